@@ -1,0 +1,298 @@
+"""Admin pages of the IAM domain. Grouped into Kestra's IAM and Tenants sections by the site."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+
+from kestra_iam.forms import RoleForm, UserCreationForm, UserEditForm
+from kestra_iam.models import (
+    ApiToken,
+    Binding,
+    Group,
+    GroupMembership,
+    Role,
+    ServiceAccount,
+    Tenant,
+    TenantAccess,
+    User,
+    UserValue,
+)
+
+
+class TenantLockedMixin:
+    """The tenant is chosen once, at creation; afterwards it is read-only."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("tenant")
+        return fields
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "user_count", "group_count", "created_at")
+    search_fields = ("id", "name")
+    readonly_fields = ("created_at",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                user_count=Count("accesses", distinct=True),
+                group_count=Count("groups", distinct=True),
+            )
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # The id is part of every SCIM endpoint URL: it cannot change once issued.
+        return (*self.readonly_fields, "id") if obj is not None else self.readonly_fields
+
+    @admin.display(description="users", ordering="user_count")
+    def user_count(self, tenant: Tenant) -> int:
+        return tenant.user_count
+
+    @admin.display(description="groups", ordering="group_count")
+    def group_count(self, tenant: Tenant) -> int:
+        return tenant.group_count
+
+
+class TenantAccessInline(admin.TabularInline):
+    model = TenantAccess
+    extra = 0
+    fields = ("tenant", "external_id", "active", "created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at")
+    autocomplete_fields = ("tenant",)
+
+
+class UserValueInline(admin.TabularInline):
+    model = UserValue
+    extra = 0
+    fields = ("attribute", "position", "value", "type", "primary", "display")
+    verbose_name = "multi-valued attribute"
+    verbose_name_plural = "emails, phone numbers and other multi-valued attributes"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+    list_display = (
+        "user_name",
+        "display_name",
+        "tenant_list",
+        "is_staff",
+        "is_active",
+        "created_at",
+    )
+    list_filter = ("is_staff", "is_superuser", "is_active", "accesses__tenant")
+    search_fields = ("user_name", "display_name", "name_given_name", "name_family_name", "=id")
+    ordering = ("user_name_key",)
+    readonly_fields = ("id", "created_at", "updated_at", "last_login", "version")
+    autocomplete_fields = ("manager",)
+    filter_horizontal = ("groups", "user_permissions")
+    inlines = (TenantAccessInline, UserValueInline)
+    fieldsets = (
+        (None, {"fields": ("id", "user_name", "password")}),
+        (
+            "Profile",
+            {
+                "fields": (
+                    "display_name",
+                    ("name_given_name", "name_middle_name", "name_family_name"),
+                    ("name_honorific_prefix", "name_honorific_suffix"),
+                    "name_formatted",
+                    "nick_name",
+                    "title",
+                    "user_type",
+                    "profile_url",
+                    ("preferred_language", "locale", "timezone"),
+                )
+            },
+        ),
+        (
+            "Enterprise",
+            {
+                "fields": (
+                    ("employee_number", "cost_center"),
+                    ("organization", "division", "department"),
+                    "manager",
+                )
+            },
+        ),
+        (
+            "Admin site access",
+            {
+                "fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"),
+                "classes": ("collapse",),
+            },
+        ),
+        ("History", {"fields": ("created_at", "updated_at", "last_login", "version")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("user_name", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("accesses")
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    @admin.display(description="tenants")
+    def tenant_list(self, user: User) -> str:
+        return ", ".join(sorted(access.tenant_id for access in user.accesses.all())) or "—"
+
+
+@admin.register(Group)
+class GroupAdmin(TenantLockedMixin, admin.ModelAdmin):
+    list_display = ("display_name", "tenant", "external_id", "member_count", "created_at")
+    list_filter = ("tenant",)
+    list_select_related = ("tenant",)
+    search_fields = ("display_name", "external_id", "=id")
+    readonly_fields = ("id", "members_link", "created_at", "updated_at", "version")
+    fields = (
+        "id",
+        "tenant",
+        "display_name",
+        "external_id",
+        "members_link",
+        "created_at",
+        "updated_at",
+        "version",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("memberships"))
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, group: Group) -> int:
+        return group.member_count
+
+    @admin.display(description="members")
+    def members_link(self, group: Group) -> str:
+        # Groups may hold tens of thousands of members: link to a paginated list, never inline.
+        if group.pk is None:
+            return "—"
+        url = (
+            reverse("admin:kestra_iam_groupmembership_changelist") + f"?group__id__exact={group.pk}"
+        )
+        return format_html('<a href="{}">{} members</a>', url, group.memberships.count())
+
+
+@admin.register(GroupMembership)
+class GroupMembershipAdmin(admin.ModelAdmin):
+    """Reached from a group's page; not listed in the index."""
+
+    list_display = ("member", "group", "tenant", "created_at")
+    list_select_related = ("group__tenant", "access__user")
+    list_filter = ("group__tenant",)
+    search_fields = ("access__user__user_name", "group__display_name")
+    raw_id_fields = ("group", "access")
+    readonly_fields = ("created_at",)
+
+    def get_model_perms(self, request):
+        return {}  # hidden from the index and the sidebar
+
+    @admin.display(description="user", ordering="access__user__user_name_key")
+    def member(self, membership: GroupMembership) -> User:
+        return membership.access.user
+
+    @admin.display(description="tenant", ordering="group__tenant")
+    def tenant(self, membership: GroupMembership) -> Tenant:
+        return membership.group.tenant
+
+
+@admin.register(Role)
+class RoleAdmin(TenantLockedMixin, admin.ModelAdmin):
+    form = RoleForm
+    list_display = ("name", "tenant", "permission_summary", "binding_count", "updated_at")
+    list_filter = ("tenant",)
+    search_fields = ("name", "description")
+    readonly_fields = ("created_at", "updated_at")
+    fields = ("tenant", "name", "description", "grants", "created_at", "updated_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(binding_count=Count("bindings"))
+
+    @admin.display(description="permissions")
+    def permission_summary(self, role: Role) -> str:
+        return (
+            "; ".join(
+                f"{resource}: {', '.join(actions)}"
+                for resource, actions in role.permissions.items()
+            )
+            or "—"
+        )
+
+    @admin.display(description="bindings", ordering="binding_count")
+    def binding_count(self, role: Role) -> int:
+        return role.binding_count
+
+
+@admin.register(Binding)
+class BindingAdmin(TenantLockedMixin, admin.ModelAdmin):
+    list_display = ("role", "subject_display", "subject_type", "tenant", "namespace", "created_at")
+    list_filter = ("tenant", "role__name")
+    list_select_related = ("role", "user", "group", "service_account", "tenant")
+    search_fields = (
+        "role__name",
+        "user__user_name",
+        "group__display_name",
+        "service_account__name",
+    )
+    autocomplete_fields = ("role", "user", "group", "service_account")
+    readonly_fields = ("created_at",)
+
+    @admin.display(description="subject")
+    def subject_display(self, binding: Binding) -> str:
+        return str(binding.subject)
+
+    @admin.display(description="subject type")
+    def subject_type(self, binding: Binding) -> str:
+        if binding.user_id:
+            return "user"
+        return "group" if binding.group_id else "service account"
+
+
+class ApiTokenInline(admin.TabularInline):
+    """Tokens are issued by services (provisioning); here they are only listed, never shown."""
+
+    model = ApiToken
+    extra = 0
+    can_delete = False
+    fields = ("display", "created_at", "expires_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ServiceAccount)
+class ServiceAccountAdmin(TenantLockedMixin, admin.ModelAdmin):
+    list_display = ("name", "tenant", "description", "token_count", "created_at")
+    list_filter = ("tenant",)
+    search_fields = ("name", "description")
+    readonly_fields = ("created_at",)
+    inlines = (ApiTokenInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(token_count=Count("tokens"))
+
+    @admin.display(description="tokens", ordering="token_count")
+    def token_count(self, account: ServiceAccount) -> int:
+        return account.token_count

@@ -1,0 +1,101 @@
+"""The admin site: Kestra's navigation (IAM, Tenants) over the models of several apps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import admin
+from django.http import Http404, HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+
+@dataclass(frozen=True)
+class Section:
+    slug: str
+    name: str
+    models: tuple[str, ...]  # "app_label.ModelName", in display order
+
+
+SECTIONS = (
+    Section(
+        "iam",
+        "IAM",
+        (
+            "kestra_iam.User",
+            "kestra_iam.Group",
+            "kestra_iam.Role",
+            "kestra_iam.Binding",
+            "kestra_iam.ServiceAccount",
+            "provisioning.ProvisioningIntegration",
+        ),
+    ),
+    Section("tenants", "Tenants", ("kestra_iam.Tenant",)),
+)
+
+
+class KestraAdminSite(admin.AdminSite):
+    """Groups registered models into Kestra's sections instead of one block per Django app.
+
+    Apps keep their real labels; only the navigation is regrouped. Models that belong to no
+    section stay under their app, after the sections.
+    """
+
+    site_header = "Kestra Administration"
+    site_title = "Kestra Administration"
+    index_title = "Administration"
+
+    def get_urls(self):
+        return [
+            path("section/<slug:slug>/", self.admin_view(self.section_view), name="section"),
+            *super().get_urls(),
+        ]
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        apps = super().get_app_list(request, app_label)
+        by_key = {
+            f"{app['app_label']}.{model['object_name']}": (app, model)
+            for app in apps
+            for model in app["models"]
+        }
+        placed: set[str] = set()
+        sections = []
+        for section in SECTIONS:
+            models = []
+            for key in section.models:
+                if key in by_key:
+                    models.append(by_key[key][1])
+                    placed.add(key)
+            if models:
+                sections.append(self._section_dict(section, models))
+        for app in apps:
+            rest = [
+                m for m in app["models"] if f"{app['app_label']}.{m['object_name']}" not in placed
+            ]
+            if rest:
+                sections.append({**app, "models": rest})
+        return sections
+
+    def section_view(self, request: HttpRequest, slug: str) -> TemplateResponse:
+        app_list = [a for a in self.get_app_list(request) if a.get("section") == slug]
+        if not app_list:
+            raise Http404("No such section.")
+        context = {
+            **self.each_context(request),
+            "title": app_list[0]["name"],
+            "subtitle": None,
+            "app_list": app_list,
+            "app_label": slug,
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/app_index.html", context)
+
+    def _section_dict(self, section: Section, models: list[dict]) -> dict:
+        return {
+            "name": section.name,
+            "app_label": section.slug,
+            "section": section.slug,
+            "app_url": reverse(f"{self.name}:section", kwargs={"slug": section.slug}),
+            "has_module_perms": True,
+            "models": models,
+        }

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class KestraIamConfig(AppConfig):
+    default = True
+    name = "kestra_iam"
+    verbose_name = "Kestra IAM"
+    default_auto_field = "django.db.models.BigAutoField"
+
+
+class KestraAdminConfig(admin_apps.AdminConfig):
+    """Makes `django.contrib.admin.site` our sectioned Kestra admin site."""
+
+    default = False
+    default_site = "kestra_iam.admin_site.KestraAdminSite"

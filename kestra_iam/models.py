@@ -1,0 +1,493 @@
+"""The IAM domain: tenants, global users and their per-tenant access, groups, roles, bindings,
+service accounts and their API tokens (DESIGN §2).
+
+Models hold single-row invariants only; workflows that touch several rows live in services.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+
+from kestra_iam.permissions import Action, Permissions, Resource, normalize_permissions
+from kestra_iam.querysets import TenantScopedQuerySet
+from kestra_iam.text import case_insensitive_key
+
+USER_NAME_MAX_LENGTH = 256
+# Canonical keys can be longer than what they are derived from (`ß` → `ss`, ligatures).
+CANONICAL_KEY_MAX_LENGTH = USER_NAME_MAX_LENGTH * 3
+
+tenant_id_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    "A tenant id is 1 to 63 lowercase letters, digits and hyphens, "
+    "starting and ending with a letter or digit (e.g. main, acme-prod).",
+)
+service_account_name_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    "A service account name is 1 to 63 lowercase letters, digits and hyphens, "
+    "starting and ending with a letter or digit.",
+)
+
+
+class CanonicalKeyMixin(models.Model):
+    """Keeps case-insensitive key columns in step with the columns they are derived from.
+
+    `canonical_keys` maps a key field to its source field. The key is set on clean and on every
+    save (also when only the source is in `update_fields`), and form validation checks the key's
+    unique constraints whenever the source is being validated, so duplicates are a form error
+    rather than an IntegrityError.
+    """
+
+    canonical_keys: dict[str, str] = {}
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        self.sync_canonical_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {
+                *update_fields,
+                *(key for key, source in self.canonical_keys.items() if source in update_fields),
+            }
+        super().save(*args, **kwargs)
+
+    def sync_canonical_keys(self) -> None:
+        for key_field, source_field in self.canonical_keys.items():
+            setattr(self, key_field, case_insensitive_key(getattr(self, source_field)))
+
+    def clean(self) -> None:
+        super().clean()
+        self.sync_canonical_keys()
+
+    def validate_constraints(self, exclude=None) -> None:
+        if exclude:
+            exclude = set(exclude)
+            for key_field, source_field in self.canonical_keys.items():
+                if source_field not in exclude:
+                    exclude.discard(key_field)
+        super().validate_constraints(exclude)
+
+
+class Tenant(models.Model):
+    """An isolated workspace. Groups, roles, bindings and service accounts belong to one."""
+
+    id = models.CharField(
+        "tenant id", primary_key=True, max_length=63, validators=[tenant_id_validator]
+    )
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class UserManager(BaseUserManager.from_queryset(TenantScopedQuerySet)):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str) -> User:
+        # Log-in is case-insensitive, like every other userName comparison.
+        return self.get(user_name_key=case_insensitive_key(username))
+
+    def create_user(self, user_name: str, password: str | None = None, **fields) -> User:
+        if not user_name:
+            raise ValueError("A user needs a userName.")
+        user = self.model(user_name=user_name, **fields)
+        user.set_password(password)  # None → an unusable password
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, user_name: str, password: str | None = None, **fields) -> User:
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(user_name, password, **fields)
+
+
+class User(CanonicalKeyMixin, AbstractBaseUser, PermissionsMixin):
+    """A person, global to the instance. Tenants see a user only through `TenantAccess`.
+
+    The SCIM `id` is the UUID primary key. `user_name` is stored exactly as written;
+    `user_name_key` is its case-insensitive canonical form and carries the unique constraint.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user_name = models.CharField("userName", max_length=USER_NAME_MAX_LENGTH)
+    user_name_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, editable=False)
+
+    display_name = models.CharField("displayName", max_length=256, blank=True, default="")
+    nick_name = models.CharField("nickName", max_length=256, blank=True, default="")
+    title = models.CharField(max_length=256, blank=True, default="")
+    user_type = models.CharField("userType", max_length=256, blank=True, default="")
+    profile_url = models.CharField("profileUrl", max_length=2048, blank=True, default="")
+    preferred_language = models.CharField(
+        "preferredLanguage", max_length=64, blank=True, default=""
+    )
+    locale = models.CharField(max_length=64, blank=True, default="")
+    timezone = models.CharField(max_length=64, blank=True, default="")
+
+    name_formatted = models.CharField("name.formatted", max_length=512, blank=True, default="")
+    name_family_name = models.CharField("name.familyName", max_length=256, blank=True, default="")
+    name_given_name = models.CharField("name.givenName", max_length=256, blank=True, default="")
+    name_middle_name = models.CharField("name.middleName", max_length=256, blank=True, default="")
+    name_honorific_prefix = models.CharField(
+        "name.honorificPrefix", max_length=64, blank=True, default=""
+    )
+    name_honorific_suffix = models.CharField(
+        "name.honorificSuffix", max_length=64, blank=True, default=""
+    )
+
+    # Enterprise User extension (RFC 7643 §4.3)
+    employee_number = models.CharField("employeeNumber", max_length=256, blank=True, default="")
+    cost_center = models.CharField("costCenter", max_length=256, blank=True, default="")
+    organization = models.CharField(max_length=256, blank=True, default="")
+    division = models.CharField(max_length=256, blank=True, default="")
+    department = models.CharField(max_length=256, blank=True, default="")
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+
+    is_staff = models.BooleanField(
+        "staff status", default=False, help_text="Can log in to this admin site."
+    )
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Global switch for logging in. Per-tenant SCIM `active` lives on tenant access.",
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = UserManager()
+
+    canonical_keys = {"user_name_key": "user_name"}
+    USERNAME_FIELD = "user_name"
+    REQUIRED_FIELDS: list[str] = []
+    tenant_lookup = "accesses__tenant"
+
+    class Meta:
+        ordering = ["user_name_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_name_key"],
+                name="user_name_unique_ci",
+                violation_error_message="A user with this userName already exists "
+                "(userNames are compared without regard to case).",
+            ),
+            models.CheckConstraint(condition=~Q(user_name=""), name="user_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+    def clean(self) -> None:
+        # Deliberately not AbstractBaseUser.clean, which rewrites user_name to NFKC: SCIM returns
+        # userName exactly as written; equivalence is the canonical key's job.
+        self.sync_canonical_keys()
+
+
+class UserValue(models.Model):
+    """One element of a multi-valued attribute of a user (emails, phoneNumbers, addresses, …).
+
+    Kept as rows, in the order written, so filters such as `emails[type eq "work"].value eq "x"`
+    are an indexed lookup rather than a scan of JSON. Sub-attributes without a column of their own
+    (an address's parts, `$ref`) are kept in `extra`.
+    """
+
+    class Attribute(models.TextChoices):
+        EMAILS = "emails"
+        PHONE_NUMBERS = "phoneNumbers"
+        IMS = "ims"
+        PHOTOS = "photos"
+        ADDRESSES = "addresses"
+        ENTITLEMENTS = "entitlements"
+        ROLES = "roles"
+        X509_CERTIFICATES = "x509Certificates"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="values")
+    attribute = models.CharField(max_length=32, choices=Attribute.choices)
+    position = models.PositiveIntegerField()
+    value = models.TextField(blank=True, default="")
+    # Canonical form of `value` for attributes compared case-insensitively; empty otherwise
+    # (certificates and photo URLs are case-exact and too long for a B-tree entry).
+    value_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, blank=True, default="")
+    type = models.CharField(max_length=64, blank=True, default="")
+    primary = models.BooleanField(default=False)
+    display = models.CharField(max_length=512, blank=True, default="")
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["user", "attribute", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "attribute", "position"], name="user_value_position_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["attribute", "value_key"], name="user_value_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.attribute}[{self.position}] {self.value or self.display}"
+
+
+class TenantAccess(models.Model):
+    """A user's presence in a tenant, holding what that tenant's identity provider owns.
+
+    A user "exists" in a tenant's SCIM view only through this row; SCIM DELETE removes it (and,
+    by cascade, the user's group memberships in the tenant) and leaves the user alone.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="accesses")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="accesses")
+    external_id = models.CharField("externalId", max_length=256, blank=True, default="")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = TenantScopedQuerySet.as_manager()
+    tenant_lookup = "tenant"
+
+    class Meta:
+        verbose_name = "tenant access"
+        verbose_name_plural = "tenant accesses"
+        ordering = ["tenant", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="tenant_access_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "external_id"], name="tenant_access_external_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.tenant_id}"
+
+
+class Group(CanonicalKeyMixin, models.Model):
+    """A tenant's group of users; `display_name` is unique in the tenant whatever its case."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="groups")
+    display_name = models.CharField("displayName", max_length=256)
+    display_name_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, editable=False)
+    external_id = models.CharField("externalId", max_length=256, blank=True, default="")
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = TenantScopedQuerySet.as_manager()
+    tenant_lookup = "tenant"
+    canonical_keys = {"display_name_key": "display_name"}
+
+    class Meta:
+        ordering = ["tenant", "display_name_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "display_name_key"],
+                name="group_display_name_unique_ci",
+                violation_error_message="This tenant already has a group with this displayName "
+                "(names are compared without regard to case).",
+            ),
+            models.CheckConstraint(condition=~Q(display_name=""), name="group_name_not_empty"),
+        ]
+        indexes = [models.Index(fields=["tenant", "external_id"], name="group_external_id")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class GroupMembership(models.Model):
+    """A user's membership of a group, through the user's access to the group's tenant.
+
+    Pointing at `TenantAccess` rather than `User` makes "members hold access to the tenant" a
+    foreign key: a membership cannot outlive the access, and removing the access removes it.
+    Services check that the access and the group share a tenant.
+    """
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    access = models.ForeignKey(TenantAccess, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    objects = TenantScopedQuerySet.as_manager()
+    tenant_lookup = "group__tenant"
+
+    class Meta:
+        ordering = ["group", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "access"], name="group_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.access.user} in {self.group}"
+
+
+class Role(models.Model):
+    """A named set of permissions in a tenant: `{resource: [actions]}`."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="roles")
+    name = models.CharField(max_length=128)
+    description = models.TextField(blank=True, default="")
+    permissions = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+    tenant_lookup = "tenant"
+
+    class Meta:
+        ordering = ["tenant", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="role_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tenant_id})"
+
+    def clean(self) -> None:
+        try:
+            self.permissions = normalize_permissions(self.permissions)
+        except ValidationError as exc:
+            raise ValidationError({"permissions": exc.messages}) from None
+
+    def allows(self, resource: Resource | str, action: Action | str) -> bool:
+        return str(action) in self.permissions.get(str(resource), [])
+
+    @property
+    def permission_set(self) -> Permissions:
+        return normalize_permissions(self.permissions)
+
+
+class ServiceAccount(models.Model):
+    """A non-human principal of a tenant that authenticates with API tokens."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="service_accounts")
+    name = models.CharField(max_length=63, validators=[service_account_name_validator])
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    objects = TenantScopedQuerySet.as_manager()
+    tenant_lookup = "tenant"
+
+    class Meta:
+        ordering = ["tenant", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="service_account_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tenant_id})"
+
+
+class Binding(models.Model):
+    """A role given, in a tenant, to exactly one subject: a user, a group or a service account."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="bindings")
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="bindings")
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="bindings"
+    )
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.CASCADE, related_name="bindings"
+    )
+    service_account = models.ForeignKey(
+        ServiceAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="bindings"
+    )
+    namespace = models.CharField(
+        max_length=512, blank=True, default="", help_text="Limit the role to this namespace."
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    objects = TenantScopedQuerySet.as_manager()
+    tenant_lookup = "tenant"
+
+    SUBJECT_FIELDS = ("user", "group", "service_account")
+
+    class Meta:
+        ordering = ["tenant", "role", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(user__isnull=False, group__isnull=True, service_account__isnull=True)
+                    | Q(user__isnull=True, group__isnull=False, service_account__isnull=True)
+                    | Q(user__isnull=True, group__isnull=True, service_account__isnull=False)
+                ),
+                name="binding_exactly_one_subject",
+                violation_error_message="A binding has exactly one subject: "
+                "a user, a group or a service account.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role.name} → {self.subject}"
+
+    @property
+    def subject(self) -> User | Group | ServiceAccount | None:
+        return self.user or self.group or self.service_account
+
+    def clean(self) -> None:
+        errors = {}
+        if self.role_id and self.tenant_id and self.role.tenant_id != self.tenant_id:
+            errors["role"] = "The role belongs to another tenant."
+        if self.group_id and self.tenant_id and self.group.tenant_id != self.tenant_id:
+            errors["group"] = "The group belongs to another tenant."
+        if (
+            self.service_account_id
+            and self.tenant_id
+            and self.service_account.tenant_id != self.tenant_id
+        ):
+            errors["service_account"] = "The service account belongs to another tenant."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ApiToken(models.Model):
+    """A service account's bearer token. Only an HMAC digest of the secret is stored.
+
+    `key_id` is a public, random lookup key embedded in the token; the secret part is verified
+    against `digest` in constant time (see `kestra_iam.tokens`). `last_characters` lets admins
+    recognise a token without it being recoverable.
+    """
+
+    service_account = models.ForeignKey(
+        ServiceAccount, on_delete=models.CASCADE, related_name="tokens"
+    )
+    key_id = models.CharField(max_length=32, unique=True, editable=False)
+    digest = models.CharField(max_length=128, editable=False)
+    pepper_id = models.PositiveSmallIntegerField(editable=False)
+    last_characters = models.CharField(max_length=8, editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = TenantScopedQuerySet.as_manager()
+    tenant_lookup = "service_account__tenant"
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def display(self) -> str:
+        """What admins see: the public part and the last characters, never the secret."""
+        return f"{self.key_id}…{self.last_characters}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= now()
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and not self.is_expired

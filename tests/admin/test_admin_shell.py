@@ -1,0 +1,121 @@
+"""The admin shell: Kestra's sections, every page rendering, forms that explain mistakes."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from kestra_iam.models import Role, User
+from tests.factories import (
+    ApiTokenFactory,
+    BindingFactory,
+    GroupFactory,
+    GroupMembershipFactory,
+    RoleFactory,
+    ServiceAccountFactory,
+    TenantAccessFactory,
+    UserValueFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+IAM_MODELS = ["Users", "Groups", "Roles", "Bindings", "Service accounts"]
+
+
+def section_names(html: str) -> list[str]:
+    return re.findall(r'<caption>\s*<a [^>]*class="section"[^>]*>([^<]+)</a>', html)
+
+
+def test_index_groups_models_like_kestra(admin_client):
+    response = admin_client.get("/admin/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Kestra Administration" in html
+    assert section_names(html)[:2] == ["IAM", "Tenants"]
+    iam = html.split('class="section"', 2)[1]
+    positions = [iam.find(f">{name}</a>") for name in IAM_MODELS]
+    assert all(p > 0 for p in positions) and positions == sorted(positions)
+
+
+def test_section_page_lists_its_models(admin_client):
+    response = admin_client.get(reverse("admin:section", kwargs={"slug": "iam"}))
+    assert response.status_code == 200
+    assert all(f">{name}</a>" in response.content.decode() for name in IAM_MODELS)
+    assert admin_client.get("/admin/section/nope/").status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.fixture
+def populated(tenant):
+    membership = GroupMembershipFactory(group=GroupFactory(tenant=tenant))
+    UserValueFactory(user=membership.access.user)
+    account = ServiceAccountFactory(tenant=tenant)
+    token = ApiTokenFactory(service_account=account)
+    role = RoleFactory(tenant=tenant, permissions={"GROUPS": ["READ"]})
+    BindingFactory(tenant=tenant, role=role, user=None, service_account=account)
+    TenantAccessFactory(tenant=tenant)
+    return {"membership": membership, "token": token, "account": account, "role": role}
+
+
+@pytest.mark.parametrize(
+    "model", ["tenant", "user", "group", "groupmembership", "role", "binding", "serviceaccount"]
+)
+def test_every_list_add_and_change_page_renders(admin_client, populated, model):
+    assert admin_client.get(reverse(f"admin:kestra_iam_{model}_changelist")).status_code == 200
+    assert admin_client.get(reverse(f"admin:kestra_iam_{model}_add")).status_code == 200
+    instance = {
+        "tenant": populated["account"].tenant,
+        "user": populated["membership"].access.user,
+        "group": populated["membership"].group,
+        "groupmembership": populated["membership"],
+        "role": populated["role"],
+        "binding": populated["role"].bindings.get(),
+        "serviceaccount": populated["account"],
+    }[model]
+    url = reverse(f"admin:kestra_iam_{model}_change", args=[instance.pk])
+    assert admin_client.get(url).status_code == 200
+
+
+def test_token_secrets_never_reach_the_page(admin_client, populated):
+    token = populated["token"]
+    url = reverse("admin:kestra_iam_serviceaccount_change", args=[populated["account"].pk])
+    html = admin_client.get(url).content.decode()
+    assert token.display in html
+    assert token.digest not in html
+
+
+def test_role_permissions_are_edited_as_checkboxes(admin_client, tenant):
+    response = admin_client.post(
+        reverse("admin:kestra_iam_role_add"),
+        {
+            "tenant": tenant.pk,
+            "name": "Auditor",
+            "description": "",
+            "grants": ["AUDITLOGS:READ", "USERS:READ", "USERS:UPDATE"],
+        },
+    )
+    assert response.status_code == 302
+    assert Role.objects.get(name="Auditor").permissions == {
+        "USERS": ["READ", "UPDATE"],
+        "AUDITLOGS": ["READ"],
+    }
+
+
+def test_adding_a_case_variant_user_is_a_form_error(admin_client):
+    User.objects.create_user("dana@example.com")
+    response = admin_client.post(
+        reverse("admin:kestra_iam_user_add"),
+        {"user_name": "DANA@example.com", "usable_password": "false"},
+    )
+    assert response.status_code == 200
+    assert "compared without regard to case" in response.content.decode()
+    assert User.objects.count() == 2  # the admin and dana, nothing more
+
+
+def test_tenant_id_cannot_change_after_creation(admin_client, tenant):
+    html = admin_client.get(reverse("admin:kestra_iam_tenant_change", args=[tenant.pk])).content
+    assert b'name="id"' not in html

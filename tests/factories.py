@@ -1,0 +1,117 @@
+"""factory-boy factories, one per model."""
+
+import factory
+from factory.django import DjangoModelFactory
+
+from kestra_iam.models import (
+    ApiToken,
+    Binding,
+    Group,
+    GroupMembership,
+    Role,
+    ServiceAccount,
+    Tenant,
+    TenantAccess,
+    User,
+    UserValue,
+)
+
+
+class TenantFactory(DjangoModelFactory):
+    class Meta:
+        model = Tenant
+        django_get_or_create = ("id",)
+
+    id = factory.Sequence(lambda n: f"tenant-{n}")
+    name = factory.LazyAttribute(lambda t: t.id.replace("-", " ").title())
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    user_name = factory.Sequence(lambda n: f"user{n}@example.com")
+    display_name = factory.Faker("name")
+    name_given_name = factory.Faker("first_name")
+    name_family_name = factory.Faker("last_name")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class UserValueFactory(DjangoModelFactory):
+    class Meta:
+        model = UserValue
+
+    user = factory.SubFactory(UserFactory)
+    attribute = UserValue.Attribute.EMAILS
+    position = factory.Sequence(int)
+    value = factory.LazyAttribute(lambda v: v.user.user_name)
+    value_key = factory.LazyAttribute(lambda v: v.value.casefold())
+    type = "work"
+    primary = True
+
+
+class TenantAccessFactory(DjangoModelFactory):
+    class Meta:
+        model = TenantAccess
+
+    tenant = factory.SubFactory(TenantFactory)
+    user = factory.SubFactory(UserFactory)
+    external_id = factory.Faker("uuid4")
+
+
+class GroupFactory(DjangoModelFactory):
+    class Meta:
+        model = Group
+
+    tenant = factory.SubFactory(TenantFactory)
+    display_name = factory.Sequence(lambda n: f"Group {n}")
+
+
+class GroupMembershipFactory(DjangoModelFactory):
+    class Meta:
+        model = GroupMembership
+
+    group = factory.SubFactory(GroupFactory)
+    access = factory.SubFactory(TenantAccessFactory, tenant=factory.SelfAttribute("..group.tenant"))
+
+
+class RoleFactory(DjangoModelFactory):
+    class Meta:
+        model = Role
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Role{n}")
+    permissions = factory.LazyFunction(lambda: {"USERS": ["READ"]})
+
+
+class ServiceAccountFactory(DjangoModelFactory):
+    class Meta:
+        model = ServiceAccount
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"robot-{n}")
+
+
+class BindingFactory(DjangoModelFactory):
+    """Binds a role to a user by default; pass `user=None, group=…` for another subject."""
+
+    class Meta:
+        model = Binding
+
+    tenant = factory.SubFactory(TenantFactory)
+    role = factory.SubFactory(RoleFactory, tenant=factory.SelfAttribute("..tenant"))
+    user = factory.SubFactory(UserFactory)
+
+
+class ApiTokenFactory(DjangoModelFactory):
+    """A token row with a placeholder digest; tests that authenticate issue real tokens."""
+
+    class Meta:
+        model = ApiToken
+
+    service_account = factory.SubFactory(ServiceAccountFactory)
+    key_id = factory.Sequence(lambda n: f"key{n:08d}")
+    digest = factory.Faker("sha256")
+    pepper_id = 0
+    last_characters = "abcd"
