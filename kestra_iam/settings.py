@@ -180,4 +180,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO").upper()},
+    # Django's default config gives "django" a console handler of its own: drop it so records
+    # reach the root handler once.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
