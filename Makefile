@@ -11,11 +11,11 @@ $(VENV)/bin/python:
 
 # Stamp files: reinstall only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(PIP) --editable .
+	$(PIP) .
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
-	$(PIP) --editable '.[dev]'
+	$(PIP) '.[dev]'
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

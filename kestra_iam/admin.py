@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group as DjangoPermissionGroup
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -21,6 +22,10 @@ from kestra_iam.models import (
     User,
     UserValue,
 )
+
+# Django's permission groups would sit next to IAM groups under the same name; admin-site rights
+# are given per user (superuser, staff, permissions) instead.
+admin.site.unregister(DjangoPermissionGroup)
 
 
 class TenantLockedMixin:
@@ -95,7 +100,7 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("user_name_key",)
     readonly_fields = ("id", "created_at", "updated_at", "last_login", "version")
     autocomplete_fields = ("manager",)
-    filter_horizontal = ("groups", "user_permissions")
+    filter_horizontal = ("user_permissions",)
     inlines = (TenantAccessInline, UserValueInline)
     fieldsets = (
         (None, {"fields": ("id", "user_name", "password")}),
@@ -128,7 +133,7 @@ class UserAdmin(DjangoUserAdmin):
         (
             "Admin site access",
             {
-                "fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"),
+                "fields": ("is_active", "is_staff", "is_superuser", "user_permissions"),
                 "classes": ("collapse",),
             },
         ),

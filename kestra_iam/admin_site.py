@@ -34,6 +34,12 @@ SECTIONS = (
 )
 
 
+def section_of(opts) -> Section | None:
+    """The section a model's pages belong to, if any."""
+    key = f"{opts.app_label}.{opts.object_name}"
+    return next((section for section in SECTIONS if key in section.models), None)
+
+
 class KestraAdminSite(admin.AdminSite):
     """Groups registered models into Kestra's sections instead of one block per Django app.
 

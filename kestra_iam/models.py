@@ -19,6 +19,7 @@ from django.utils.timezone import now
 from kestra_iam.permissions import Action, Permissions, Resource, normalize_permissions
 from kestra_iam.querysets import TenantScopedQuerySet
 from kestra_iam.text import case_insensitive_key
+from kestra_iam.tokens import TOKEN_PREFIX
 
 USER_NAME_MAX_LENGTH = 256
 # Canonical keys can be longer than what they are derived from (`ß` → `ss`, ligatures).
@@ -250,6 +251,14 @@ class TenantAccess(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="accesses")
     external_id = models.CharField("externalId", max_length=256, blank=True, default="")
     active = models.BooleanField(default=True)
+    provisioned_by = models.ForeignKey(
+        "provisioning.ProvisioningIntegration",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="provisioned_accesses",
+        help_text="The integration that created this access, if one did.",
+    )
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -482,7 +491,7 @@ class ApiToken(models.Model):
     @property
     def display(self) -> str:
         """What admins see: the public part and the last characters, never the secret."""
-        return f"{self.key_id}…{self.last_characters}"
+        return f"{TOKEN_PREFIX}_{self.key_id}…{self.last_characters}"
 
     @property
     def is_expired(self) -> bool:

@@ -5,6 +5,8 @@ named by KESTRA_CONFIG; an environment variable always wins over the file. The R
 of every setting. A bad value raises `ConfigError`, which manage.py and wsgi.py print as one line.
 """
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import dj_database_url
@@ -45,7 +47,31 @@ if SECRET_KEY is None:
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
             "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')"
         )
-    SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 - DEBUG only, by the check above
+    SECRET_KEY = "django-insecure-local-development-only"  # DEBUG only, by the check above
+
+
+def _parse_peppers(raw: str, *, setting: str) -> dict[int, str]:
+    peppers: dict[int, str] = {}
+    for item in raw.split(","):
+        pepper_id, sep, pepper = item.strip().partition(":")
+        if not sep or not pepper_id.isdigit() or int(pepper_id) > 32767:
+            raise ConfigError(
+                f"{setting} must look like '1:<pepper>,2:<pepper>' (ids 0-32767), got {item!r}"
+            )
+        if len(pepper) < 32:
+            raise ConfigError(f"{setting}: pepper {pepper_id} must be at least 32 characters")
+        peppers[int(pepper_id)] = pepper
+    return peppers
+
+
+# Secret keys of the API-token digests: {id: pepper}. New tokens use the highest id; a token made
+# under an id that is removed stops working. Default: one pepper derived from DJANGO_SECRET_KEY.
+_peppers = env_str("KESTRA_TOKEN_PEPPERS")
+KESTRA_TOKEN_PEPPERS = (
+    _parse_peppers(_peppers, setting="KESTRA_TOKEN_PEPPERS")
+    if _peppers
+    else {0: hmac.new(SECRET_KEY.encode(), b"kestra-iam token pepper", hashlib.sha256).hexdigest()}
+)
 
 _default_hosts = ["localhost", "127.0.0.1", "[::1]"]
 if KESTRA_URL:
@@ -62,6 +88,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "kestra_iam",
+    "provisioning",
 ]
 
 MIDDLEWARE = [

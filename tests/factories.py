@@ -115,3 +115,14 @@ class ApiTokenFactory(DjangoModelFactory):
     digest = factory.Faker("sha256")
     pepper_id = 0
     last_characters = "abcd"
+
+
+class ProvisioningIntegrationFactory(DjangoModelFactory):
+    """Saving runs the real bootstrap (role, service account, token) through post_save."""
+
+    class Meta:
+        model = "provisioning.ProvisioningIntegration"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Integration {n}")
+    description = "Provisioned from a test."

@@ -119,3 +119,25 @@ def test_adding_a_case_variant_user_is_a_form_error(admin_client):
 def test_tenant_id_cannot_change_after_creation(admin_client, tenant):
     html = admin_client.get(reverse("admin:kestra_iam_tenant_change", args=[tenant.pk])).content
     assert b'name="id"' not in html
+
+
+@pytest.mark.parametrize(
+    "url, crumb",
+    [
+        ("admin:kestra_iam_user_changelist", '<a href="/admin/section/iam/">IAM</a>'),
+        ("admin:kestra_iam_role_add", '<a href="/admin/section/iam/">IAM</a>'),
+        ("admin:kestra_iam_tenant_changelist", '<a href="/admin/section/tenants/">Tenants</a>'),
+        (
+            "admin:provisioning_provisioningintegration_changelist",
+            '<a href="/admin/section/iam/">IAM</a>',
+        ),
+    ],
+)
+def test_breadcrumbs_follow_the_sections(admin_client, url, crumb):
+    assert crumb in admin_client.get(reverse(url)).content.decode()
+
+
+def test_django_permission_groups_are_not_offered_next_to_iam_groups(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    assert "Authentication and Authorization" not in html
+    assert html.count(">Groups</a>") == 1

@@ -1,0 +1,89 @@
+"""Writes of the IAM domain that other apps and commands call (style.md §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.timezone import now
+
+from kestra_iam import tokens
+from kestra_iam.models import ApiToken, ServiceAccount, Tenant
+
+# `last_used_at` is refreshed at most this often, so authenticating is not a write per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class DomainError(Exception):
+    """A request the domain refuses; the message is one sentence meant for the person asking."""
+
+
+def tenant_create(*, tenant_id: str, name: str = "") -> Tenant:
+    """Create a tenant; refuse an invalid or taken id with a readable message."""
+    tenant = Tenant(id=tenant_id, name=name or tenant_id)
+    try:
+        tenant.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        raise DomainError(f"Invalid tenant id {tenant_id!r}: {' '.join(exc.messages)}") from None
+    with transaction.atomic():
+        if Tenant.objects.select_for_update().filter(id=tenant_id).exists():
+            raise DomainError(f"Tenant {tenant_id!r} already exists.")
+        tenant.save(force_insert=True)
+    return tenant
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    raw: str  # shown once to whoever asked for it; never stored, never logged
+
+
+def api_token_issue(*, service_account: ServiceAccount) -> IssuedToken:
+    """Issue a new token for a service account. Only its digest is stored."""
+    generated = tokens.generate()
+    token = ApiToken.objects.create(
+        service_account=service_account,
+        key_id=generated.key_id,
+        digest=generated.digest,
+        pepper_id=generated.pepper_id,
+        last_characters=generated.last_characters,
+    )
+    return IssuedToken(token=token, raw=generated.raw)
+
+
+def api_token_revoke_all(*, service_account: ServiceAccount) -> int:
+    """Revoke every live token of a service account; returns how many were live."""
+    return service_account.tokens.filter(revoked_at__isnull=True).update(revoked_at=now())
+
+
+def api_token_authenticate(raw: str) -> ApiToken | None:
+    """The usable token a presented bearer value stands for, or None.
+
+    Unknown key ids, wrong secrets, malformed values, revoked and expired tokens all give None,
+    after the same digest work (see `kestra_iam.tokens`).
+    """
+    parsed = tokens.parse(raw)
+    if parsed is None:
+        tokens.burn_equivalent_time(raw)
+        return None
+    token = (
+        ApiToken.objects.select_related("service_account__tenant")
+        .filter(key_id=parsed.key_id)
+        .first()
+    )
+    if token is None:
+        tokens.burn_equivalent_time(parsed.secret)
+        return None
+    if not tokens.secret_matches(
+        parsed.secret, stored_digest=token.digest, pepper_id=token.pepper_id
+    ):
+        return None
+    if not token.is_usable:
+        return None
+    current = now()
+    if token.last_used_at is None or current - token.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=current)
+        token.last_used_at = current
+    return token

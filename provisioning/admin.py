@@ -1,0 +1,254 @@
+"""Administration → IAM → Provisioning: create, enable/disable, rotate and delete integrations.
+
+The Secret Token is shown exactly once, on a page rendered in the response to the POST that
+created (or rotated) it. It never goes through the messages framework, whose cookie backend
+signs but does not encrypt, and it is never logged.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from provisioning.models import ProvisioningIntegration
+from provisioning.selectors import integration_endpoint
+from provisioning.services import (
+    TENANCY_REQUIRED,
+    ensure_tenancy_enabled,
+    integration_delete,
+    integration_rotate_token,
+    integration_set_enabled,
+    take_issued_token,
+)
+
+TOKEN_TEMPLATE = "admin/provisioning/provisioningintegration/secret_token.html"
+
+
+def _tenancy_enabled() -> bool:
+    return settings.KESTRA_TENANTS_ENABLED
+
+
+@admin.register(ProvisioningIntegration)
+class ProvisioningIntegrationAdmin(admin.ModelAdmin):
+    list_filter = ("tenant", "enabled", "provisioning_type")
+    list_select_related = ("tenant",)
+    search_fields = ("name", "description", "=id")
+    actions = ("enable_selected", "disable_selected")
+    add_fields = ("name", "description", "provisioning_type", "tenant")
+    change_fields = (
+        "id",
+        "name",
+        "description",
+        "provisioning_type",
+        "tenant",
+        "enabled",
+        "service_account_link",
+        "created_at",
+        "updated_at",
+        "last_request_at",
+    )
+    readonly_fields = (
+        "id",
+        "provisioning_type",
+        "tenant",
+        "service_account_link",
+        "created_at",
+        "updated_at",
+        "last_request_at",
+    )
+
+    # --- pages ------------------------------------------------------------------------------
+
+    def get_list_display(self, request: HttpRequest):
+        @admin.display(description="endpoint")
+        def endpoint(integration: ProvisioningIntegration) -> str:
+            return format_html(
+                "<code>{}</code>", integration_endpoint(integration, request=request)
+            )
+
+        @admin.display(description="enabled", ordering="enabled")
+        def enabled_toggle(integration: ProvisioningIntegration) -> str:
+            url = reverse(
+                "admin:provisioning_provisioningintegration_toggle", args=[integration.pk]
+            )
+            label, state = ("Disable", "enabled") if integration.enabled else ("Enable", "disabled")
+            # `formaction` posts the list's own form (which carries the CSRF token) to the toggle
+            # view: one click, no JavaScript, no nested form.
+            return format_html(
+                '<span class="integration-state {}">{}</span> '
+                '<button type="submit" class="button integration-toggle" formaction="{}" '
+                'name="toggle" value="{}">{}</button>',
+                state,
+                state,
+                url,
+                integration.pk,
+                label,
+            )
+
+        return (
+            "name",
+            "tenant",
+            "provisioning_type",
+            enabled_toggle,
+            endpoint,
+            "created_at",
+            "last_request_at",
+        )
+
+    def get_fields(self, request, obj=None):
+        return self.change_fields if obj is not None else self.add_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "<path:object_id>/toggle/",
+                self.admin_site.admin_view(self.toggle_view),
+                name=f"{prefix}_toggle",
+            ),
+            path(
+                "<path:object_id>/rotate-token/",
+                self.admin_site.admin_view(self.rotate_token_view),
+                name=f"{prefix}_rotate_token",
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_add_permission(self, request):
+        return _tenancy_enabled() and super().has_add_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {})}
+        if not _tenancy_enabled():
+            extra_context["tenancy_message"] = TENANCY_REQUIRED
+        return super().changelist_view(request, extra_context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not _tenancy_enabled():
+            messages.error(request, TENANCY_REQUIRED)
+            return HttpResponseRedirect(
+                reverse("admin:provisioning_provisioningintegration_changelist")
+            )
+        return super().add_view(request, form_url, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        integration = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {})}
+        if integration is not None:
+            token = None
+            if integration.service_account_id:
+                token = integration.service_account.tokens.filter(revoked_at__isnull=True).first()
+            extra_context.update(
+                endpoint=integration_endpoint(integration, request=request),
+                live_token=token,
+                tenancy_message=None if _tenancy_enabled() else TENANCY_REQUIRED,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="service account")
+    def service_account_link(self, integration: ProvisioningIntegration) -> str:
+        account = integration.service_account
+        if account is None:
+            return "—"
+        url = reverse("admin:kestra_iam_serviceaccount_change", args=[account.pk])
+        return format_html('<a href="{}">{}</a>', url, account.name)
+
+    # --- saving -----------------------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            ensure_tenancy_enabled()
+        obj.save()  # a new integration is bootstrapped by the post_save receiver
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._secret_token_page(
+            request, obj, raw_token=take_issued_token(obj), title="Integration created"
+        )
+
+    def delete_model(self, request, obj):
+        integration_delete(integration=obj)
+
+    def delete_queryset(self, request, queryset):
+        for integration in queryset.select_related("service_account"):
+            integration_delete(integration=integration)
+
+    # --- custom views -----------------------------------------------------------------------
+
+    @method_decorator(require_POST)
+    def toggle_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        integration = self._get_for_change(request, object_id)
+        integration_set_enabled(integration=integration, enabled=not integration.enabled)
+        state = "enabled" if integration.enabled else "disabled"
+        self.log_change(request, integration, [{"changed": {"fields": ["enabled"]}}])
+        self.message_user(request, f"“{integration.name}” is now {state}.", messages.SUCCESS)
+        return HttpResponseRedirect(
+            request.POST.get("next")
+            or reverse("admin:provisioning_provisioningintegration_changelist")
+        )
+
+    @method_decorator(require_POST)
+    @method_decorator(never_cache)
+    def rotate_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        integration = self._get_for_change(request, object_id)
+        issued = integration_rotate_token(integration=integration)
+        self.log_change(request, integration, "Rotated the Secret Token.")
+        return self._secret_token_page(
+            request, integration, raw_token=issued.raw, title="Secret Token rotated"
+        )
+
+    @admin.action(description="Enable selected integrations", permissions=["change"])
+    def enable_selected(self, request, queryset):
+        self._set_enabled(request, queryset, enabled=True)
+
+    @admin.action(description="Disable selected integrations", permissions=["change"])
+    def disable_selected(self, request, queryset):
+        self._set_enabled(request, queryset, enabled=False)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _set_enabled(self, request, queryset, *, enabled: bool) -> None:
+        state = "enabled" if enabled else "disabled"
+        for integration in queryset:
+            integration_set_enabled(integration=integration, enabled=enabled)
+            self.log_change(request, integration, [{"changed": {"fields": ["enabled"]}}])
+            self.message_user(request, f"“{integration.name}” is now {state}.", messages.SUCCESS)
+
+    def _get_for_change(self, request: HttpRequest, object_id: str) -> ProvisioningIntegration:
+        integration = self.get_object(request, object_id)
+        if integration is None:
+            raise Http404("No such integration.")
+        if not self.has_change_permission(request, integration):
+            raise PermissionDenied
+        return integration
+
+    def _secret_token_page(
+        self,
+        request: HttpRequest,
+        integration: ProvisioningIntegration,
+        *,
+        raw_token: str,
+        title: str,
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "integration": integration,
+            "endpoint": integration_endpoint(integration, request=request),
+            "secret_token": raw_token,
+        }
+        response = TemplateResponse(request, TOKEN_TEMPLATE, context)
+        # The page holds a credential: never store it in a cache or the browser history cache.
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,176 @@
+"""`manage.py integration …`: provisioning integrations for scripts and operators.
+
+    integration create --tenant T --name N [--description D] [--disabled] [--json]
+    integration list [--tenant T] [--json]
+    integration enable|disable|rotate-token|delete ID [--json]
+
+`create` and `rotate-token` print the endpoint and the Secret Token; errors are one line on
+stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from kestra_iam.models import Tenant
+from kestra_iam.services import DomainError
+from provisioning.models import ProvisioningIntegration
+from provisioning.selectors import integration_endpoint, integration_get, integration_list
+from provisioning.services import (
+    integration_create,
+    integration_delete,
+    integration_rotate_token,
+    integration_set_enabled,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Create, list, enable, disable, rotate the token of, and delete provisioning integrations."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(
+            dest="action",
+            required=True,
+            metavar="{create,list,enable,disable,rotate-token,delete}",
+        )
+        create = actions.add_parser("create", help="Create an integration and print its token.")
+        create.add_argument("--tenant", required=True, help="Tenant id.")
+        create.add_argument("--name", required=True)
+        create.add_argument("--description", default="")
+        create.add_argument(
+            "--disabled", action="store_true", help="Create it disabled (enable it later)."
+        )
+        create.add_argument("--json", action="store_true")
+
+        listing = actions.add_parser("list", help="List integrations.")
+        listing.add_argument("--tenant", help="Only this tenant's integrations.")
+        listing.add_argument("--json", action="store_true")
+
+        for name, text in [
+            ("enable", "Accept requests on the integration's endpoint."),
+            ("disable", "Reject every request on the integration's endpoint."),
+            ("rotate-token", "Issue a new Secret Token; the old one stops working."),
+            ("delete", "Delete the integration, its service account and its tokens."),
+        ]:
+            sub = actions.add_parser(name, help=text)
+            sub.add_argument("integration_id")
+            sub.add_argument("--json", action="store_true")
+
+    def handle(self, *args, action: str, **options) -> None:
+        try:
+            getattr(self, "do_" + action.replace("-", "_"))(options)
+        except DomainError as exc:
+            raise CommandError(str(exc)) from None
+
+    # --- sub-commands -------------------------------------------------------------------------
+
+    def do_create(self, options: dict) -> None:
+        tenant = self._tenant(options["tenant"])
+        created = integration_create(
+            tenant=tenant,
+            name=options["name"],
+            description=options["description"],
+            enabled=not options["disabled"],
+        )
+        self._print_credentials(created.integration, created.raw_token, options, verb="created")
+
+    def do_list(self, options: dict) -> None:
+        tenant = self._tenant(options["tenant"]) if options["tenant"] else None
+        integrations = list(integration_list(tenant=tenant))
+        if options["json"]:
+            self.stdout.write(json.dumps([as_dict(i) for i in integrations], indent=2))
+            return
+        if not integrations:
+            self.stdout.write("No integrations.")
+        for integration in integrations:
+            state = "enabled" if integration.enabled else "disabled"
+            self.stdout.write(
+                f"{integration.id}  {integration.tenant_id}  {state:8}  {integration.name}\n"
+                f"    {integration_endpoint(integration)}"
+            )
+
+    def do_enable(self, options: dict) -> None:
+        self._set_enabled(options, enabled=True)
+
+    def do_disable(self, options: dict) -> None:
+        self._set_enabled(options, enabled=False)
+
+    def do_rotate_token(self, options: dict) -> None:
+        integration = self._integration(options["integration_id"])
+        issued = integration_rotate_token(integration=integration)
+        self._print_credentials(integration, issued.raw, options, verb="has a new token")
+
+    def do_delete(self, options: dict) -> None:
+        integration = self._integration(options["integration_id"])
+        summary = as_dict(integration)
+        integration_delete(integration=integration)
+        if options["json"]:
+            self.stdout.write(json.dumps({**summary, "deleted": True}))
+        else:
+            self.stdout.write(
+                f"Integration '{summary['name']}' ({summary['id']}) deleted, with its service "
+                "account and tokens."
+            )
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _set_enabled(self, options: dict, *, enabled: bool) -> None:
+        integration = self._integration(options["integration_id"])
+        integration_set_enabled(integration=integration, enabled=enabled)
+        if options["json"]:
+            self.stdout.write(json.dumps(as_dict(integration)))
+        else:
+            state = "enabled" if enabled else "disabled"
+            self.stdout.write(f"Integration '{integration.name}' ({integration.id}) is {state}.")
+
+    def _print_credentials(
+        self, integration: ProvisioningIntegration, raw_token: str, options: dict, *, verb: str
+    ) -> None:
+        if options["json"]:
+            self.stdout.write(json.dumps({**as_dict(integration, full=False), "token": raw_token}))
+            return
+        state = "enabled" if integration.enabled else "disabled"
+        self.stdout.write(
+            f"Integration '{integration.name}' ({integration.id}) {verb}; it is {state}.\n"
+            f"Endpoint:     {integration_endpoint(integration)}\n"
+            f"Secret Token: {raw_token}\n"
+            "Copy the token now: it is not shown again."
+        )
+
+    def _tenant(self, tenant_id: str) -> Tenant:
+        tenant = Tenant.objects.filter(id=tenant_id).first()
+        if tenant is None:
+            raise CommandError(
+                f"Unknown tenant {tenant_id!r}; create it with: manage.py tenant create {tenant_id}"
+            )
+        return tenant
+
+    def _integration(self, integration_id: str) -> ProvisioningIntegration:
+        integration = integration_get(integration_id)
+        if integration is None:
+            raise CommandError(f"No integration with id {integration_id!r}.")
+        return integration
+
+
+def as_dict(integration: ProvisioningIntegration, *, full: bool = True) -> dict:
+    data = {
+        "id": str(integration.id),
+        "tenant": integration.tenant_id,
+        "name": integration.name,
+        "enabled": integration.enabled,
+        "endpoint": integration_endpoint(integration),
+    }
+    if full:
+        data.update(
+            description=integration.description,
+            provisioning_type=integration.provisioning_type,
+            created_at=integration.created_at.isoformat(),
+            last_request_at=(
+                integration.last_request_at.isoformat() if integration.last_request_at else None
+            ),
+        )
+    return data

@@ -1,0 +1,70 @@
+"""Provisioning integrations: a tenant's SCIM endpoint and the service account behind it."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models, transaction
+from django.utils.timezone import now
+
+from kestra_iam.models import ServiceAccount, Tenant
+from kestra_iam.querysets import TenantScopedQuerySet
+
+
+class ProvisioningIntegration(models.Model):
+    """One identity provider provisioning one tenant.
+
+    Saving a new integration bootstraps, in the same transaction, the tenant's SCIMProvisioner
+    role, a service account bound to it, and the API token that is the integration's Secret
+    Token (see `provisioning.signals`).
+    """
+
+    class Type(models.TextChoices):
+        SCIM_2_0 = "SCIM_2_0", "SCIM 2.0"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="integrations")
+    name = models.CharField(max_length=128)
+    description = models.TextField(blank=True, default="")
+    provisioning_type = models.CharField(
+        "provisioning type", max_length=16, choices=Type.choices, default=Type.SCIM_2_0
+    )
+    enabled = models.BooleanField(
+        default=True, help_text="A disabled integration rejects every request to its endpoint."
+    )
+    # PROTECT: the account is removed with the integration, by the delete service, not on its own.
+    service_account = models.OneToOneField(
+        ServiceAccount,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="integration",
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_request_at = models.DateTimeField("last request received", null=True, editable=False)
+
+    objects = TenantScopedQuerySet.as_manager()
+    tenant_lookup = "tenant"
+
+    class Meta:
+        verbose_name = "provisioning integration"
+        verbose_name_plural = "provisioning"
+        ordering = ["tenant", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                name="integration_name_unique",
+                violation_error_message="This tenant already has an integration with this name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tenant_id})"
+
+    def save(self, *args, **kwargs) -> None:
+        # The post_save bootstrap runs inside this transaction: if it fails, no integration is
+        # left without its role, service account or token, whoever called save().
+        with transaction.atomic():
+            super().save(*args, **kwargs)

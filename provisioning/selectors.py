@@ -1,0 +1,51 @@
+"""Reads of provisioning integrations."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from kestra_iam.models import Tenant
+from provisioning.models import ProvisioningIntegration
+
+# Where `make run` serves; used when neither KESTRA_URL nor a request tells the public address.
+LOCAL_BASE_URL = "http://127.0.0.1:8000"
+
+
+def scim_base_path(*, tenant_id: str, integration_id: uuid.UUID | str) -> str:
+    """The path of an integration's SCIM service, as Kestra documents it."""
+    return f"/api/v1/{tenant_id}/integrations/{integration_id}/scim/v2"
+
+
+def public_base_url(request: HttpRequest | None = None) -> str:
+    """KESTRA_URL if configured, else the scheme and host the request came in on."""
+    if settings.KESTRA_URL:
+        return settings.KESTRA_URL
+    if request is not None:
+        return f"{request.scheme}://{request.get_host()}"
+    return LOCAL_BASE_URL
+
+
+def integration_endpoint(
+    integration: ProvisioningIntegration, *, request: HttpRequest | None = None
+) -> str:
+    """The Tenant URL to paste into the identity provider."""
+    path = scim_base_path(tenant_id=integration.tenant_id, integration_id=integration.id)
+    return public_base_url(request) + path
+
+
+def integration_list(*, tenant: Tenant | str | None = None) -> QuerySet[ProvisioningIntegration]:
+    integrations = ProvisioningIntegration.objects.select_related("tenant", "service_account")
+    return integrations.for_tenant(tenant) if tenant is not None else integrations.all()
+
+
+def integration_get(integration_id: str | uuid.UUID) -> ProvisioningIntegration | None:
+    """The integration with this id, or None (also for a value that is not a UUID)."""
+    try:
+        pk = uuid.UUID(str(integration_id))
+    except ValueError:
+        return None
+    return integration_list().filter(pk=pk).first()

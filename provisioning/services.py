@@ -1,0 +1,177 @@
+"""Provisioning workflows: create, bootstrap, enable/disable, rotate and delete integrations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from kestra_iam.models import ApiToken, Binding, Role, ServiceAccount, Tenant
+from kestra_iam.permissions import Action, Resource
+from kestra_iam.services import (
+    DomainError,
+    IssuedToken,
+    api_token_issue,
+    api_token_revoke_all,
+)
+from provisioning.models import ProvisioningIntegration
+
+SCIM_PROVISIONER_ROLE = "SCIMProvisioner"
+# Exactly what Kestra documents. USERS has no DELETE: a SCIM DELETE only removes the user's
+# access to the tenant, which is an UPDATE of the user as far as the tenant is concerned.
+SCIM_PROVISIONER_PERMISSIONS = {
+    Resource.USERS.value: [Action.CREATE.value, Action.READ.value, Action.UPDATE.value],
+    Resource.GROUPS.value: [
+        a.value for a in (Action.CREATE, Action.READ, Action.UPDATE, Action.DELETE)
+    ],
+    Resource.BINDINGS.value: [
+        a.value for a in (Action.CREATE, Action.READ, Action.UPDATE, Action.DELETE)
+    ],
+}
+
+TENANCY_REQUIRED = (
+    "Provisioning requires tenants to be enabled: set kestra.ee.tenants.enabled: true in the "
+    "KESTRA_CONFIG file (or KESTRA_EE_TENANTS_ENABLED=true) and restart."
+)
+
+
+class ProvisioningUnavailable(DomainError):
+    """Tenancy is off, so integrations cannot exist."""
+
+    def __init__(self) -> None:
+        super().__init__(TENANCY_REQUIRED)
+
+
+def ensure_tenancy_enabled() -> None:
+    if not settings.KESTRA_TENANTS_ENABLED:
+        raise ProvisioningUnavailable()
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    role: Role
+    service_account: ServiceAccount
+    binding: Binding
+    token: ApiToken
+    raw_token: str | None  # None when the integration already had a live token
+
+
+@dataclass(frozen=True)
+class CreatedIntegration:
+    integration: ProvisioningIntegration
+    raw_token: str
+
+
+def _service_account_name(integration: ProvisioningIntegration) -> str:
+    slug = slugify(integration.name)[:40].strip("-")
+    parts = ["scim", slug, integration.id.hex[:8]] if slug else ["scim", integration.id.hex[:12]]
+    return "-".join(parts)
+
+
+def integration_bootstrap(*, integration: ProvisioningIntegration) -> BootstrapResult:
+    """Ensure the role, service account, binding and token an integration needs.
+
+    Idempotent: a second run finds everything in place and issues no new token. The
+    SCIMProvisioner role is the tenant's, shared by its integrations, and reused as it stands
+    (an admin may have narrowed it on purpose).
+    """
+    ensure_tenancy_enabled()
+    with transaction.atomic():
+        tenant = integration.tenant
+        role, _ = Role.objects.get_or_create(
+            tenant=tenant,
+            name=SCIM_PROVISIONER_ROLE,
+            defaults={
+                "permissions": SCIM_PROVISIONER_PERMISSIONS,
+                "description": "Lets provisioning integrations manage users, groups and bindings.",
+            },
+        )
+        account = integration.service_account
+        if account is None:
+            account = ServiceAccount.objects.create(
+                tenant=tenant,
+                name=_service_account_name(integration),
+                description=f"Service account of the integration {integration.name!r}.",
+            )
+            integration.service_account = account
+            ProvisioningIntegration.objects.filter(pk=integration.pk).update(
+                service_account=account
+            )
+        binding, _ = Binding.objects.get_or_create(
+            tenant=tenant, role=role, service_account=account
+        )
+        token = account.tokens.filter(revoked_at__isnull=True).first()
+        raw = None
+        if token is None:
+            issued = api_token_issue(service_account=account)
+            token, raw = issued.token, issued.raw
+    return BootstrapResult(role, account, binding, token, raw)
+
+
+def integration_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    description: str = "",
+    enabled: bool = True,
+    provisioning_type: str = ProvisioningIntegration.Type.SCIM_2_0,
+) -> CreatedIntegration:
+    """Create an integration and return it with its Secret Token (to be shown once)."""
+    ensure_tenancy_enabled()
+    integration = ProvisioningIntegration(
+        tenant=tenant,
+        name=name.strip(),
+        description=description,
+        enabled=enabled,
+        provisioning_type=provisioning_type,
+    )
+    try:
+        integration.full_clean()
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages)) from None
+    integration.save()
+    return CreatedIntegration(integration, take_issued_token(integration))
+
+
+def take_issued_token(integration: ProvisioningIntegration) -> str:
+    """The raw token the post_save bootstrap left on the instance; removed once taken."""
+    raw = integration.__dict__.pop("issued_token", None)
+    if raw is None:
+        raise RuntimeError("No token was issued with this integration.")
+    return raw
+
+
+def integration_set_enabled(*, integration: ProvisioningIntegration, enabled: bool) -> None:
+    integration.enabled = enabled
+    integration.save(update_fields=["enabled", "updated_at"])
+
+
+def integration_rotate_token(*, integration: ProvisioningIntegration) -> IssuedToken:
+    """Revoke the integration's tokens and issue a new Secret Token; the old one stops working."""
+    with transaction.atomic():
+        account = integration.service_account
+        if account is None:  # an integration created before its bootstrap could run
+            return _bootstrap_token(integration)
+        api_token_revoke_all(service_account=account)
+        return api_token_issue(service_account=account)
+
+
+def _bootstrap_token(integration: ProvisioningIntegration) -> IssuedToken:
+    result = integration_bootstrap(integration=integration)
+    return IssuedToken(token=result.token, raw=result.raw_token)
+
+
+def integration_delete(*, integration: ProvisioningIntegration) -> None:
+    """Delete the integration, its service account, its bindings and its tokens.
+
+    The tenant's SCIMProvisioner role stays: other integrations may use it, and an admin may
+    have tuned it.
+    """
+    with transaction.atomic():
+        account = integration.service_account
+        integration.delete()
+        if account is not None:
+            account.delete()

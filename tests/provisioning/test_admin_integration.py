@@ -1,0 +1,165 @@
+"""Administration → IAM → Provisioning, driven through Django's test client."""
+
+import logging
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.sessions.models import Session
+from django.urls import reverse
+
+from kestra_iam.models import ApiToken, Binding, Role, ServiceAccount
+from kestra_iam.services import api_token_authenticate
+from provisioning.models import ProvisioningIntegration
+from provisioning.services import TENANCY_REQUIRED, integration_create
+
+pytestmark = pytest.mark.django_db
+
+LIST = "admin:provisioning_provisioningintegration_changelist"
+ADD = "admin:provisioning_provisioningintegration_add"
+
+
+def change_url(integration):
+    return reverse("admin:provisioning_provisioningintegration_change", args=[integration.pk])
+
+
+def create_through_admin(admin_client, tenant, **extra):
+    data = {"name": "Entra ID", "description": "prod", "provisioning_type": "SCIM_2_0"}
+    return admin_client.post(reverse(ADD), {**data, "tenant": tenant.pk, **extra})
+
+
+def test_the_section_lists_provisioning(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    iam = html.split('class="section"', 2)[1]
+    assert ">Provisioning</a>" in iam
+
+
+def test_add_form_has_the_four_fields_with_scim_preselected(admin_client, tenant):
+    html = admin_client.get(reverse(ADD)).content.decode()
+    for name in ["name", "description", "provisioning_type", "tenant"]:
+        assert f'name="{name}"' in html
+    assert '<option value="SCIM_2_0" selected>SCIM 2.0</option>' in html
+    assert 'name="enabled"' not in html
+
+
+def test_saving_shows_endpoint_and_token_once(admin_client, tenant, caplog):
+    caplog.set_level(logging.DEBUG)
+    response = create_through_admin(admin_client, tenant)
+    assert response.status_code == 200
+    integration = ProvisioningIntegration.objects.get()
+    html = response.content.decode()
+    endpoint = f"http://testserver/api/v1/main/integrations/{integration.pk}/scim/v2"
+    assert endpoint in html
+    assert "It is not shown again" in html
+    assert "no-store" in response["Cache-Control"]
+    raw = response.context["secret_token"]
+    assert raw in html
+    assert api_token_authenticate(raw).service_account == integration.service_account
+    # Never through messages (cookies), never in the logs.
+    assert all(raw not in morsel.value for morsel in response.cookies.values())
+    assert raw not in caplog.text
+    assert all(raw not in str(s.get_decoded()) for s in Session.objects.all())
+    assert all(raw not in entry.change_message for entry in LogEntry.objects.all())
+    # And never again: the change page only shows the prefix and the last characters.
+    again = admin_client.get(change_url(integration)).content.decode()
+    assert raw not in again
+    assert ApiToken.objects.get().display in again
+    assert endpoint in again
+
+
+def test_endpoint_uses_kestra_url_when_configured(admin_client, tenant, settings):
+    settings.KESTRA_URL = "https://kestra.example.com"
+    response = create_through_admin(admin_client, tenant)
+    integration = ProvisioningIntegration.objects.get()
+    assert (
+        f"https://kestra.example.com/api/v1/main/integrations/{integration.pk}/scim/v2"
+        in response.content.decode()
+    )
+
+
+def test_duplicate_name_in_a_tenant_is_a_form_error(admin_client, tenant):
+    integration_create(tenant=tenant, name="Entra ID")
+    response = create_through_admin(admin_client, tenant)
+    assert response.status_code == 200
+    assert "already has an integration with this name" in response.content.decode()
+    assert ProvisioningIntegration.objects.count() == 1
+
+
+def test_list_shows_the_columns_and_toggles_from_the_list(admin_client, tenant):
+    integration = integration_create(tenant=tenant, name="Entra ID").integration
+    html = admin_client.get(reverse(LIST)).content.decode()
+    for header in ["Name", "Tenant", "Provisioning type", "Enabled", "Endpoint", "Created at"]:
+        assert header in html
+    assert "Last request received" in html
+    assert f"/api/v1/main/integrations/{integration.pk}/scim/v2" in html
+    toggle = reverse("admin:provisioning_provisioningintegration_toggle", args=[integration.pk])
+    assert f'formaction="{toggle}"' in html
+
+    response = admin_client.post(toggle)
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert integration.enabled is False
+    admin_client.post(toggle)
+    integration.refresh_from_db()
+    assert integration.enabled is True
+
+
+def test_toggle_refuses_get(admin_client, tenant):
+    integration = integration_create(tenant=tenant, name="Entra ID").integration
+    toggle = reverse("admin:provisioning_provisioningintegration_toggle", args=[integration.pk])
+    assert admin_client.get(toggle).status_code == 405
+
+
+def test_bulk_actions_disable_and_enable(admin_client, tenant):
+    ids = [str(integration_create(tenant=tenant, name=n).integration.pk) for n in ("a", "b")]
+    admin_client.post(reverse(LIST), {"action": "disable_selected", "_selected_action": ids})
+    assert not ProvisioningIntegration.objects.filter(enabled=True).exists()
+    admin_client.post(reverse(LIST), {"action": "enable_selected", "_selected_action": ids})
+    assert not ProvisioningIntegration.objects.filter(enabled=False).exists()
+
+
+def test_rotate_shows_a_new_token_and_the_old_one_stops_working(admin_client, tenant):
+    created = integration_create(tenant=tenant, name="Entra ID")
+    url = reverse(
+        "admin:provisioning_provisioningintegration_rotate_token", args=[created.integration.pk]
+    )
+    assert admin_client.get(url).status_code == 405
+    response = admin_client.post(url)
+    assert response.status_code == 200
+    new = response.context["secret_token"]
+    assert new != created.raw_token and new in response.content.decode()
+    assert api_token_authenticate(created.raw_token) is None
+    assert api_token_authenticate(new) is not None
+
+
+def test_delete_removes_account_and_tokens_but_keeps_the_role(admin_client, tenant):
+    integration = integration_create(tenant=tenant, name="Entra ID").integration
+    url = reverse("admin:provisioning_provisioningintegration_delete", args=[integration.pk])
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not ProvisioningIntegration.objects.exists()
+    assert not ServiceAccount.objects.exists()
+    assert not ApiToken.objects.exists()
+    assert not Binding.objects.exists()
+    assert Role.objects.filter(name="SCIMProvisioner").exists()
+
+
+def test_tenancy_off_explains_and_offers_no_add(admin_client, tenant, settings):
+    settings.KESTRA_TENANTS_ENABLED = False
+    html = admin_client.get(reverse(LIST)).content.decode()
+    assert TENANCY_REQUIRED in html
+    assert reverse(ADD) not in html
+    response = admin_client.get(reverse(ADD), follow=True)
+    assert TENANCY_REQUIRED in response.content.decode()
+    response = create_through_admin(admin_client, tenant)
+    assert not ProvisioningIntegration.objects.exists()
+
+
+def test_staff_without_permission_cannot_rotate(client, tenant):
+    from tests.factories import UserFactory
+
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    integration = integration_create(tenant=tenant, name="Entra ID").integration
+    url = reverse("admin:provisioning_provisioningintegration_rotate_token", args=[integration.pk])
+    assert client.post(url).status_code == 403
