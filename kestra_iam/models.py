@@ -223,7 +223,7 @@ class UserValue(models.Model):
     # (certificates and photo URLs are case-exact and too long for a B-tree entry).
     value_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, blank=True, default="")
     type = models.CharField(max_length=64, blank=True, default="")
-    primary = models.BooleanField(default=False)
+    primary = models.BooleanField(null=True, blank=True)  # None: not given (returned as absent)
     display = models.CharField(max_length=512, blank=True, default="")
     extra = models.JSONField(default=dict, blank=True)
 
@@ -250,7 +250,8 @@ class TenantAccess(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="accesses")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="accesses")
     external_id = models.CharField("externalId", max_length=256, blank=True, default="")
-    active = models.BooleanField(default=True)
+    # SCIM `active` for this tenant. None: never set (or removed), which counts as active.
+    active = models.BooleanField(null=True, blank=True, default=True)
     provisioned_by = models.ForeignKey(
         "provisioning.ProvisioningIntegration",
         null=True,

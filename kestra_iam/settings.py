@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "kestra_iam",
     "provisioning",
+    "scim",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +171,26 @@ AUTH_PASSWORD_VALIDATORS = [
 # userName is unique through its case-insensitive canonical key (`User.user_name_key`, a database
 # unique constraint), which is stricter than the plain unique column auth.E003 looks for.
 SILENCED_SYSTEM_CHECKS = ["auth.E003"]
+
+# --- SCIM service ----------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    # Nothing outside the SCIM views uses DRF; these keep DRF's own defaults from adding
+    # session authentication or the browsable API anywhere.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+SCIM = {
+    "default_count": env_int("SCIM_DEFAULT_COUNT", 100, minimum=1),
+    "max_results": env_int("SCIM_MAX_RESULTS", 200, minimum=1),
+    "max_operations": env_int("SCIM_MAX_OPERATIONS", 1000, minimum=1),
+    "max_members": env_int("SCIM_MAX_MEMBERS", 10_000, minimum=1),
+    "max_filter_length": env_int("SCIM_MAX_FILTER_LENGTH", 4096, minimum=64),
+    "max_filter_depth": env_int("SCIM_MAX_FILTER_DEPTH", 20, minimum=2),
+    "max_filter_comparisons": env_int("SCIM_MAX_FILTER_COMPARISONS", 50, minimum=2),
+}
 
 # --- Internationalisation and static files ----------------------------------------------------
 

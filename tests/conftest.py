@@ -45,3 +45,100 @@ def service_account(tenant):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(user_name="admin", is_staff=True, is_superuser=True)
+
+
+# --- SCIM ---------------------------------------------------------------------------------------
+
+
+class SCIMClient:
+    """An APIClient bound to one integration's SCIM base path, sending its Secret Token."""
+
+    def __init__(self, integration, token: str) -> None:
+        from rest_framework.test import APIClient
+
+        from provisioning.selectors import scim_base_path
+
+        self.integration = integration
+        self.token = token
+        self.base = scim_base_path(tenant_id=integration.tenant_id, integration_id=integration.pk)
+        self.client = APIClient()
+        self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(self.url(path), **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self.client.delete(self.url(path), **kwargs)
+
+    def _send(self, method: str, path: str, body, content_type: str, **kwargs):
+        import json
+
+        data = body if isinstance(body, str | bytes) else json.dumps(body)
+        return getattr(self.client, method)(
+            self.url(path), data=data, content_type=content_type, **kwargs
+        )
+
+    def post(self, path: str, body=None, content_type="application/scim+json", **kwargs):
+        return self._send("post", path, body, content_type, **kwargs)
+
+    def put(self, path: str, body=None, content_type="application/scim+json", **kwargs):
+        return self._send("put", path, body, content_type, **kwargs)
+
+    def patch(self, path: str, body=None, content_type="application/scim+json", **kwargs):
+        return self._send("patch", path, body, content_type, **kwargs)
+
+    def patch_ops(self, path: str, *operations, **kwargs):
+        body = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": list(operations),
+        }
+        return self.patch(path, body, **kwargs)
+
+    def create_user(self, user_name: str, **attributes):
+        response = self.post(
+            "/Users",
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": user_name,
+                **attributes,
+            },
+        )
+        assert response.status_code == 201, response.content
+        return response.json()
+
+    def create_group(self, display_name: str, **attributes):
+        response = self.post(
+            "/Groups",
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": display_name,
+                **attributes,
+            },
+        )
+        assert response.status_code == 201, response.content
+        return response.json()
+
+
+@pytest.fixture
+def integration_factory(db):
+    """Create an integration (and its token) on a tenant; returns a SCIMClient for it."""
+    from provisioning.services import integration_create
+
+    def make(tenant, name="Entra ID", enabled=True) -> SCIMClient:
+        created = integration_create(tenant=tenant, name=name, enabled=enabled)
+        return SCIMClient(created.integration, created.raw_token)
+
+    return make
+
+
+@pytest.fixture
+def scim(tenant, integration_factory) -> SCIMClient:
+    return integration_factory(tenant)
+
+
+@pytest.fixture
+def other_scim(other_tenant, integration_factory) -> SCIMClient:
+    return integration_factory(other_tenant, name="Other IdP")

@@ -1,0 +1,95 @@
+"""Bearer-token authentication of SCIM requests, bound to the integration in the URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils.timezone import now
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from kestra_iam.models import ApiToken, Binding, ServiceAccount, Tenant
+from kestra_iam.services import api_token_authenticate
+from provisioning.models import ProvisioningIntegration
+
+# How often "last request received" may be written: not on every request.
+LAST_REQUEST_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass
+class SCIMPrincipal:
+    """Who is calling: an integration's service account, through one of its tokens.
+
+    Doubles as `request.user` and `request.auth`. The tenant comes from here, never from the
+    body or the query string.
+    """
+
+    token: ApiToken
+    service_account: ServiceAccount
+    integration: ProvisioningIntegration
+    _grants: dict[str, set[str]] | None = field(default=None, repr=False)
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.service_account.tenant
+
+    def grants(self) -> dict[str, set[str]]:
+        """The service account's permissions in its tenant, through its (namespace-less)
+        role bindings; read once per request so a role edited in the admin applies at once."""
+        if self._grants is None:
+            grants: dict[str, set[str]] = {}
+            bindings = Binding.objects.filter(
+                tenant_id=self.service_account.tenant_id,
+                service_account=self.service_account,
+                namespace="",
+            ).values_list("role__permissions", flat=True)
+            for permissions in bindings:
+                for resource, actions in (permissions or {}).items():
+                    grants.setdefault(resource, set()).update(actions)
+            self._grants = grants
+        return self._grants
+
+
+class SCIMTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <Secret Token>` (scheme in any case).
+
+    Every failure — no header, another scheme, a malformed, unknown, revoked or expired token, or
+    a token of another integration than the one in the URL — raises the same error, which the
+    exception handler answers with one uniform 401 body.
+    """
+
+    def authenticate(self, request) -> tuple[SCIMPrincipal, SCIMPrincipal]:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, raw = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            raise AuthenticationFailed()
+        token = api_token_authenticate(raw.strip(), related=("service_account__integration",))
+        if token is None:
+            raise AuthenticationFailed()
+        account = token.service_account
+        integration = getattr(account, "integration", None)
+        if integration is None:
+            raise AuthenticationFailed()  # a service account that is not an integration's
+        kwargs = request.parser_context["kwargs"]
+        if kwargs.get("tenant_id") != account.tenant_id or kwargs.get(
+            "integration_id", ""
+        ).lower() != str(integration.pk):
+            raise AuthenticationFailed()
+        _touch(integration)
+        principal = SCIMPrincipal(token, account, integration)
+        return principal, principal
+
+    def authenticate_header(self, request) -> str:
+        return "Bearer"
+
+
+def _touch(integration: ProvisioningIntegration) -> None:
+    current = now()
+    last = integration.last_request_at
+    if last is None or current - last >= LAST_REQUEST_RESOLUTION:
+        ProvisioningIntegration.objects.filter(pk=integration.pk).update(last_request_at=current)
+        integration.last_request_at = current

@@ -1,0 +1,34 @@
+"""The SCIM service's limits and defaults, read from `settings.SCIM` (see the README)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from django.conf import settings
+
+from scim.expressions import Limits
+
+
+@dataclass(frozen=True)
+class SCIMSettings:
+    default_count: int = 100  # page size when the client sends no count
+    max_results: int = 200  # largest page; larger counts are clamped (advertised)
+    max_operations: int = 1000  # operations in one PATCH
+    max_members: int = 10_000  # member ids changed by one PATCH
+    max_filter_length: int = 4096
+    max_filter_depth: int = 20
+    max_filter_comparisons: int = 50
+
+    @property
+    def filter_limits(self) -> Limits:
+        return Limits(
+            max_length=self.max_filter_length,
+            max_depth=self.max_filter_depth,
+            max_comparisons=self.max_filter_comparisons,
+        )
+
+
+def scim_settings() -> SCIMSettings:
+    configured = getattr(settings, "SCIM", {}) or {}
+    known = {f.name for f in fields(SCIMSettings)}
+    return SCIMSettings(**{k: v for k, v in configured.items() if k in known})

@@ -1,0 +1,575 @@
+"""SCIM 2.0 endpoints under `/api/v1/{tenant}/integrations/{id}/scim/v2`.
+
+Views only translate: read the request, call one selector or service with the tenant of the
+authenticated token, render the result. Tenant scoping lives in the selectors and services,
+which receive `request.auth.tenant` and nothing else.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponseNotModified
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from kestra_iam.permissions import Action, Resource
+from provisioning.selectors import public_base_url, scim_base_path
+from scim import groups as group_resource
+from scim import users as user_resource
+from scim.authentication import SCIMTokenAuthentication
+from scim.conf import scim_settings
+from scim.documents import Projection
+from scim.exceptions import (
+    InvalidSyntax,
+    InvalidValue,
+    Mutability,
+    NotFound,
+    NotImplementedFeature,
+    SCIMError,
+    scim_exception_handler,
+)
+from scim.parsers import JSONParser, SCIMJSONParser
+from scim.patch import parse_operations
+from scim.permissions import HasSCIMProvisionerRole, IntegrationEnabled
+from scim.renderers import SCIMContentNegotiation, SCIMRenderer
+from scim.schema import (
+    GROUP_RESOURCE,
+    LIST_RESPONSE_URN,
+    RESOURCE_TYPES,
+    SCHEMAS,
+    SEARCH_REQUEST_URN,
+    SERVICE_PROVIDER_CONFIG_URN,
+    USER_RESOURCE,
+)
+from scim.selectors import (
+    ListQuery,
+    Page,
+    parse_list_query,
+    scim_group_get,
+    scim_group_list,
+    scim_user_get,
+    scim_user_list,
+)
+from scim.services import (
+    scim_group_create,
+    scim_group_delete,
+    scim_group_patch,
+    scim_group_replace,
+    scim_user_create,
+    scim_user_delete,
+    scim_user_patch,
+    scim_user_replace,
+)
+
+QUERY_PARAMETERS = (
+    "filter",
+    "attributes",
+    "excludedAttributes",
+    "sortBy",
+    "sortOrder",
+    "startIndex",
+    "count",
+)
+MULTI_VALUED_USER_ATTRIBUTES = tuple(user_resource.MULTI_VALUED)
+
+
+class SCIMView(APIView):
+    """Authentication, authorisation, parsing, rendering and errors shared by every endpoint."""
+
+    authentication_classes = [SCIMTokenAuthentication]
+    permission_classes = [IntegrationEnabled, HasSCIMProvisionerRole]
+    parser_classes = [SCIMJSONParser, JSONParser]
+    renderer_classes = [SCIMRenderer]
+    content_negotiation_class = SCIMContentNegotiation
+    throttle_classes: list = []
+
+    scim_resource: Resource | None = None  # what the role must grant; None for discovery
+    delete_action = Action.DELETE
+
+    def get_exception_handler(self):
+        return scim_exception_handler
+
+    def required_permission(self, request) -> tuple[Resource, Action] | None:
+        if self.scim_resource is None:
+            return None
+        action = {
+            "GET": Action.READ,
+            "HEAD": Action.READ,
+            "POST": Action.CREATE,
+            "PUT": Action.UPDATE,
+            "PATCH": Action.UPDATE,
+            "DELETE": self.delete_action,
+        }.get(request.method)
+        if getattr(self, "is_search", False):
+            action = Action.READ
+        return (self.scim_resource, action) if action else None
+
+    # -- helpers --
+
+    @property
+    def tenant(self):
+        return self.request.auth.tenant
+
+    @property
+    def base_url(self) -> str:
+        integration = self.request.auth.integration
+        return public_base_url(self.request) + scim_base_path(
+            tenant_id=integration.tenant_id, integration_id=integration.pk
+        )
+
+    def params(self) -> dict:
+        """The query parameters SCIM defines, whatever case the client wrote them in."""
+        wanted = {name.lower(): name for name in QUERY_PARAMETERS}
+        result = {}
+        for key, value in self.request.query_params.items():
+            name = wanted.get(key.lower())
+            if name is not None:
+                result[name] = value
+        return result
+
+    def body(self) -> object:
+        data = self.request.data
+        if data is None or (isinstance(data, dict) and not data and not self.request.body):
+            raise InvalidSyntax("The request needs a JSON body.")
+        return data
+
+    def if_match(self) -> str | None:
+        return self.request.headers.get("If-Match")
+
+    def not_modified(self, version: str) -> bool:
+        tags = self.request.headers.get("If-None-Match")
+        if not tags:
+            return False
+        candidates = {t.strip().removeprefix("W/") for t in tags.split(",")}
+        return "*" in candidates or version.removeprefix("W/") in candidates
+
+    def list_response(self, page, resources: list[dict]) -> Response:
+        return Response(
+            {
+                "schemas": [LIST_RESPONSE_URN],
+                "totalResults": page.total,
+                "startIndex": page.start_index,
+                "itemsPerPage": len(resources),
+                "Resources": resources,
+            }
+        )
+
+    def resource_response(self, resource: dict, *, status: int = 200) -> Response:
+        headers = {"ETag": resource["meta"]["version"]} if "meta" in resource else {}
+        if status == 201:
+            headers["Location"] = resource["meta"]["location"]
+        return Response(resource, status=status, headers=headers)
+
+
+def _search_params(body: object) -> dict:
+    """A SearchRequest body (RFC 7644 §3.4.3) as list parameters."""
+    if not isinstance(body, dict):
+        raise InvalidSyntax("The body must be a SearchRequest object.")
+    schemas = body.get("schemas")
+    if schemas is not None and SEARCH_REQUEST_URN not in (
+        schemas if isinstance(schemas, list) else []
+    ):
+        raise InvalidSyntax(f"schemas must contain {SEARCH_REQUEST_URN}.")
+    params = {}
+    lowered = {k.lower(): v for k, v in body.items() if isinstance(k, str)}
+    for name in QUERY_PARAMETERS:
+        value = lowered.get(name.lower())
+        if value is None:
+            continue
+        if name in ("attributes", "excludedAttributes"):
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                value = ",".join(value)
+            elif not isinstance(value, str):
+                raise InvalidValue(f"{name} must be an array of attribute names.")
+        params[name] = value
+    return params
+
+
+# --- Users --------------------------------------------------------------------------------------
+
+
+class UserRenderMixin:
+    def user_list(self, params: dict) -> Response:
+        settings = scim_settings()
+        query = parse_list_query(params, settings)
+        projection = Projection.from_params(
+            USER_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
+        )
+        page = scim_user_list(
+            tenant=self.tenant,
+            query=query,
+            settings=settings,
+            values=_wants_values(projection),
+            groups=_wants(projection, "groups"),
+        )
+        resources = [
+            projection.apply(user_resource.render_user(access, base_url=self.base_url))
+            for access in page.items
+        ]
+        return self.list_response(page, resources)
+
+    def render_user_by_id(self, user_id: str) -> dict:
+        params = self.params()
+        projection = Projection.from_params(
+            USER_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
+        )
+        access = scim_user_get(tenant=self.tenant, user_id=user_id)
+        return projection.apply(user_resource.render_user(access, base_url=self.base_url))
+
+
+def _wants(projection: Projection, name: str) -> bool:
+    attribute = projection.resource.schema.attribute(name)
+    return projection.wants("", attribute.name, attribute)
+
+
+def _wants_values(projection: Projection) -> bool:
+    return any(_wants(projection, name) for name in MULTI_VALUED_USER_ATTRIBUTES)
+
+
+class UsersView(UserRenderMixin, SCIMView):
+    scim_resource = Resource.USERS
+
+    def get(self, request, **kwargs):
+        return self.user_list(self.params())
+
+    def post(self, request, **kwargs):
+        document = user_resource.CLEANER.clean_resource(self.body())
+        access = scim_user_create(
+            tenant=self.tenant, integration=request.auth.integration, document=document
+        )
+        return self.resource_response(self.render_user_by_id(str(access.user_id)), status=201)
+
+
+class UserSearchView(UserRenderMixin, SCIMView):
+    scim_resource = Resource.USERS
+    is_search = True
+
+    def post(self, request, **kwargs):
+        return self.user_list(_search_params(self.body()))
+
+
+class UserDetailView(UserRenderMixin, SCIMView):
+    scim_resource = Resource.USERS
+    # A SCIM DELETE only removes the user's access to the tenant: an update, as far as the
+    # tenant is concerned (Kestra's SCIMProvisioner role has no USERS:DELETE).
+    delete_action = Action.UPDATE
+
+    def get(self, request, user_id: str, **kwargs):
+        params = self.params()
+        projection = Projection.from_params(
+            USER_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
+        )
+        access = scim_user_get(
+            tenant=self.tenant,
+            user_id=user_id,
+            values=_wants_values(projection),
+            groups=_wants(projection, "groups"),
+        )
+        if access is None:
+            raise NotFound(f"User {user_id} not found.")
+        version = user_resource.user_version(access)
+        if self.not_modified(version):
+            return HttpResponseNotModified(headers={"ETag": version})
+        return self.resource_response(
+            projection.apply(user_resource.render_user(access, base_url=self.base_url))
+        )
+
+    def put(self, request, user_id: str, **kwargs):
+        body = self.body()
+        _refuse_id_change(body, user_id)
+        document = user_resource.CLEANER.clean_resource(body)
+        scim_user_replace(
+            tenant=self.tenant, user_id=user_id, document=document, if_match=self.if_match()
+        )
+        return self.resource_response(self.render_user_by_id(user_id))
+
+    def patch(self, request, user_id: str, **kwargs):
+        settings = scim_settings()
+        operations = parse_operations(
+            self.body(), max_operations=settings.max_operations, limits=settings.filter_limits
+        )
+        scim_user_patch(
+            tenant=self.tenant, user_id=user_id, operations=operations, if_match=self.if_match()
+        )
+        return self.resource_response(self.render_user_by_id(user_id))
+
+    def delete(self, request, user_id: str, **kwargs):
+        scim_user_delete(tenant=self.tenant, user_id=user_id, if_match=self.if_match())
+        return Response(status=204)
+
+
+def _refuse_id_change(body: object, resource_id: str) -> None:
+    if isinstance(body, dict):
+        sent = next((v for k, v in body.items() if isinstance(k, str) and k.lower() == "id"), None)
+        if sent is not None and str(sent).lower() != resource_id.lower():
+            raise Mutability("id is read-only and cannot be changed.")
+
+
+# --- Groups -------------------------------------------------------------------------------------
+
+
+class GroupRenderMixin:
+    def render_groups(self, groups: list, projection: Projection) -> list[dict]:
+        members: dict | None = None
+        if _wants(projection, "members") and groups:
+            members = {group.pk: [] for group in groups}
+            for group_id, user_id, display, user_name in group_resource.member_rows(members):
+                members[group_id].append(
+                    group_resource.render_member(
+                        user_id, display, user_name, base_url=self.base_url
+                    )
+                )
+        return [
+            projection.apply(
+                group_resource.render_group(
+                    group,
+                    base_url=self.base_url,
+                    members=members[group.pk] if members is not None else None,
+                )
+            )
+            for group in groups
+        ]
+
+    def group_list(self, params: dict) -> Response:
+        settings = scim_settings()
+        query = parse_list_query(params, settings)
+        projection = Projection.from_params(
+            GROUP_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
+        )
+        page = scim_group_list(tenant=self.tenant, query=query, settings=settings)
+        return self.list_response(page, self.render_groups(page.items, projection))
+
+    def render_one(self, group) -> dict:
+        params = self.params()
+        projection = Projection.from_params(
+            GROUP_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
+        )
+        return self.render_groups([group], projection)[0]
+
+
+class GroupsView(GroupRenderMixin, SCIMView):
+    scim_resource = Resource.GROUPS
+
+    def get(self, request, **kwargs):
+        return self.group_list(self.params())
+
+    def post(self, request, **kwargs):
+        document = group_resource.CLEANER.clean_resource(self.body())
+        group = scim_group_create(tenant=self.tenant, document=document)
+        return self.resource_response(self.render_one(group), status=201)
+
+
+class GroupSearchView(GroupRenderMixin, SCIMView):
+    scim_resource = Resource.GROUPS
+    is_search = True
+
+    def post(self, request, **kwargs):
+        return self.group_list(_search_params(self.body()))
+
+
+class GroupDetailView(GroupRenderMixin, SCIMView):
+    scim_resource = Resource.GROUPS
+
+    def get(self, request, group_id: str, **kwargs):
+        group = scim_group_get(tenant=self.tenant, group_id=group_id)
+        if group is None:
+            raise NotFound(f"Group {group_id} not found.")
+        version = group_resource.group_version(group)
+        if self.not_modified(version):
+            return HttpResponseNotModified(headers={"ETag": version})
+        return self.resource_response(self.render_one(group))
+
+    def put(self, request, group_id: str, **kwargs):
+        body = self.body()
+        _refuse_id_change(body, group_id)
+        document = group_resource.CLEANER.clean_resource(body)
+        group = scim_group_replace(
+            tenant=self.tenant, group_id=group_id, document=document, if_match=self.if_match()
+        )
+        return self.resource_response(self.render_one(group))
+
+    def patch(self, request, group_id: str, **kwargs):
+        settings = scim_settings()
+        operations = parse_operations(
+            self.body(), max_operations=settings.max_operations, limits=settings.filter_limits
+        )
+        group = scim_group_patch(
+            tenant=self.tenant, group_id=group_id, operations=operations, if_match=self.if_match()
+        )
+        params = self.params()
+        if "attributes" in params or "excludedAttributes" in params:
+            return self.resource_response(self.render_one(group))
+        # Entra ID expects 204 and a group's member list can be huge: no body unless asked.
+        return Response(status=204, headers={"ETag": group_resource.group_version(group)})
+
+    def delete(self, request, group_id: str, **kwargs):
+        scim_group_delete(tenant=self.tenant, group_id=group_id, if_match=self.if_match())
+        return Response(status=204)
+
+
+# --- Root search --------------------------------------------------------------------------------
+
+
+class RootSearchView(UserRenderMixin, GroupRenderMixin, SCIMView):
+    """POST /.search: users then groups, one page across both, for the types the caller reads."""
+
+    is_search = True
+
+    def post(self, request, **kwargs):
+        params = _search_params(self.body())
+        settings = scim_settings()
+        query = parse_list_query(params, settings)
+        grants = request.auth.grants()
+        sources = []
+        if Action.READ.value in grants.get(Resource.USERS.value, set()):
+            sources.append("users")
+        if Action.READ.value in grants.get(Resource.GROUPS.value, set()):
+            sources.append("groups")
+        if not sources:
+            raise PermissionDenied("The integration may read neither users nor groups.")
+        totals, errors = {}, []
+        for source in sources:
+            try:
+                counter = ListQuery(filter=query.filter, start_index=1, count=0)
+                totals[source] = self._page(source, counter, settings, params).total
+            except SCIMError as exc:
+                errors.append(exc)
+        if not totals:
+            raise errors[0]
+        resources: list[dict] = []
+        offset = query.start_index - 1
+        remaining = query.count
+        for source, total in totals.items():
+            if remaining <= 0:
+                break
+            if offset >= total:
+                offset -= total
+                continue
+            sub = ListQuery(
+                filter=query.filter,
+                sort_by=query.sort_by,
+                sort_order=query.sort_order,
+                start_index=offset + 1,
+                count=remaining,
+            )
+            resources.extend(self._page(source, sub, settings, params, render=True).items)
+            remaining = query.count - len(resources)
+            offset = 0
+        return self.list_response(
+            Page(total=sum(totals.values()), start_index=query.start_index, items=resources),
+            resources,
+        )
+
+    def _page(self, source, query, settings, params, render: bool = False):
+        if source == "users":
+            projection = Projection.from_params(
+                USER_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
+            )
+            page = scim_user_list(
+                tenant=self.tenant,
+                query=query,
+                settings=settings,
+                values=render and _wants_values(projection),
+                groups=render and _wants(projection, "groups"),
+            )
+            if render:
+                page.items[:] = [
+                    projection.apply(user_resource.render_user(a, base_url=self.base_url))
+                    for a in page.items
+                ]
+            return page
+        projection = Projection.from_params(
+            GROUP_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
+        )
+        page = scim_group_list(tenant=self.tenant, query=query, settings=settings)
+        if render:
+            page.items[:] = self.render_groups(page.items, projection)
+        return page
+
+
+# --- Discovery ----------------------------------------------------------------------------------
+
+
+class ServiceProviderConfigView(SCIMView):
+    def get(self, request, **kwargs):
+        settings = scim_settings()
+        return Response(
+            {
+                "schemas": [SERVICE_PROVIDER_CONFIG_URN],
+                "documentationUri": "https://kestra.io/docs/enterprise/auth/scim",
+                "patch": {"supported": True},
+                "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+                "filter": {"supported": True, "maxResults": settings.max_results},
+                "changePassword": {"supported": True},
+                "sort": {"supported": True},
+                "etag": {"supported": True},
+                "authenticationSchemes": [
+                    {
+                        "type": "oauthbearertoken",
+                        "name": "Bearer token",
+                        "description": "The integration's Secret Token, sent as "
+                        "'Authorization: Bearer <token>'.",
+                        "primary": True,
+                    }
+                ],
+                "meta": {
+                    "resourceType": "ServiceProviderConfig",
+                    "location": f"{self.base_url}/ServiceProviderConfig",
+                },
+            }
+        )
+
+
+class ResourceTypesView(SCIMView):
+    def get(self, request, resource_type_id: str | None = None, **kwargs):
+        items = [
+            r.to_scim(location=f"{self.base_url}/ResourceTypes/{r.id}") for r in RESOURCE_TYPES
+        ]
+        if resource_type_id is None:
+            return self.discovery_list(items)
+        for item in items:
+            if item["id"] == resource_type_id:
+                return Response(item)
+        raise NotFound(f"Resource type {resource_type_id} not found.")
+
+    def discovery_list(self, items: list[dict]) -> Response:
+        return Response(
+            {
+                "schemas": [LIST_RESPONSE_URN],
+                "totalResults": len(items),
+                "startIndex": 1,
+                "itemsPerPage": len(items),
+                "Resources": items,
+            }
+        )
+
+
+class SchemasView(ResourceTypesView):
+    def get(self, request, schema_id: str | None = None, **kwargs):
+        items = [s.to_scim(location=f"{self.base_url}/Schemas/{s.id}") for s in SCHEMAS]
+        if schema_id is None:
+            return self.discovery_list(items)
+        for item in items:
+            if item["id"] == schema_id:
+                return Response(item)
+        raise NotFound(f"Schema {schema_id} not found.")
+
+
+class NotImplementedView(SCIMView):
+    """/Bulk and /Me: advertised as unsupported, answered 501 for every method."""
+
+    def dispatch_not_implemented(self, request, **kwargs):
+        raise NotImplementedFeature(
+            f"{request.path.rsplit('/', 1)[-1]} is not supported by this service."
+        )
+
+    get = post = put = patch = delete = dispatch_not_implemented
+
+
+class NotFoundView(SCIMView):
+    """Anything else under the base URL: a SCIM 404, for every method."""
+
+    def not_found(self, request, **kwargs):
+        raise NotFound("There is no SCIM endpoint at this path.")
+
+    get = post = put = patch = delete = not_found
