@@ -226,7 +226,10 @@ class Projection:
         return (schema_id, name, sub.name) not in self.excluded
 
     def apply(self, document: dict) -> dict:
-        """Filter a rendered resource; `schemas` and `id` always stay."""
+        """Filter a rendered resource; `schemas` and `id` always stay.
+
+        `schemas` keeps the core schema and the extensions whose attributes remain.
+        """
         result = {}
         for key, value in document.items():
             if key in ("schemas", "id"):
@@ -251,6 +254,10 @@ class Projection:
             if attribute is None or not self.wants("", attribute.name, attribute):
                 continue
             result[key] = self._project_complex("", attribute, value)
+        if "schemas" in result:
+            result["schemas"] = [
+                urn for urn in result["schemas"] if urn == self.resource.schema.id or urn in result
+            ]
         return result
 
     def _top_level(self, name: str) -> Attribute | None:

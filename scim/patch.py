@@ -335,6 +335,8 @@ class PatchApplier:
             container = self._container(document, target, create=False)
             if container is not None:
                 container.pop(attribute.name, None)
+                if target.resolved.is_extension and not container:
+                    document.pop(target.resolved.schema.id, None)
             return
         if not operation.has_value:
             raise InvalidValue(f"Operations[{operation.index}]: {operation.op} needs a value.")

@@ -104,7 +104,7 @@ def _page(queryset: QuerySet, query: ListQuery) -> Page:
 
 
 def _filtered(queryset: QuerySet, query: ListQuery, filter_map: FilterMap, settings: SCIMSettings):
-    if query.filter:
+    if query.filter is not None:
         queryset = queryset.filter(compile_filter(query.filter, filter_map, settings.filter_limits))
     return queryset
 

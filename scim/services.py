@@ -8,11 +8,12 @@ a row lock on the group so concurrent PATCHes of one group serialise instead of 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 
 from django.contrib.auth.hashers import make_password
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.timezone import now
 
@@ -317,21 +318,34 @@ def _apply_member_changes(tenant: Tenant, group: Group, changes: list[MemberChan
 
 
 def _insert_members(group: Group, access_ids: set[int]) -> bool:
+    """Insert memberships in one statement, however many; returns whether any was new.
+
+    One `INSERT … SELECT` over an array parameter: the cost of adding 10,000 members is one
+    query, as for one member, and a member already present (or added concurrently) is skipped
+    by the unique constraint instead of failing the request.
+    """
     if not access_ids:
         return False
-    present = set(
-        GroupMembership.objects.filter(group=group, access_id__in=access_ids).values_list(
-            "access_id", flat=True
+    table = connection.ops.quote_name(GroupMembership._meta.db_table)
+    group_id = Group._meta.pk.get_db_prep_value(group.pk, connection)
+    created_at = GroupMembership._meta.get_field("created_at").get_db_prep_value(now(), connection)
+    ids = sorted(access_ids)
+    if connection.vendor == "postgresql":
+        sql = (
+            f"INSERT INTO {table} (group_id, access_id, created_at) "
+            "SELECT %s, unnest(%s::bigint[]), %s ON CONFLICT (group_id, access_id) DO NOTHING"
         )
-    )
-    new = access_ids - present
-    if new:
-        # ignore_conflicts: a concurrent request adding the same member is not an error.
-        GroupMembership.objects.bulk_create(
-            [GroupMembership(group=group, access_id=access_id) for access_id in new],
-            ignore_conflicts=True,
+        params = [group_id, ids, created_at]
+    else:
+        sql = (
+            # The table name comes from model metadata; every value is a bound parameter.
+            f"INSERT OR IGNORE INTO {table} (group_id, access_id, created_at) "  # noqa: S608
+            "SELECT %s, value, %s FROM json_each(%s)"
         )
-    return bool(new)
+        params = [group_id, created_at, json.dumps(ids)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount > 0
 
 
 def _members_from_document(document: dict) -> list[str]:

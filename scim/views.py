@@ -90,8 +90,8 @@ class SCIMView(APIView):
         return scim_exception_handler
 
     def required_permission(self, request) -> tuple[Resource, Action] | None:
-        if self.scim_resource is None:
-            return None
+        if self.scim_resource is None or not hasattr(self, request.method.lower()):
+            return None  # discovery, or a method this endpoint does not have (405 follows)
         action = {
             "GET": Action.READ,
             "HEAD": Action.READ,
@@ -128,10 +128,11 @@ class SCIMView(APIView):
         return result
 
     def body(self) -> object:
-        data = self.request.data
-        if data is None or (isinstance(data, dict) and not data and not self.request.body):
+        # DRF reads no body when Content-Length is 0 or absent and hands back an empty dict.
+        length = self.request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) == 0:
             raise InvalidSyntax("The request needs a JSON body.")
-        return data
+        return self.request.data
 
     def if_match(self) -> str | None:
         return self.request.headers.get("If-Match")
@@ -266,7 +267,7 @@ class UserDetailView(UserRenderMixin, SCIMView):
             groups=_wants(projection, "groups"),
         )
         if access is None:
-            raise NotFound(f"User {user_id} not found.")
+            raise NotFound()
         version = user_resource.user_version(access)
         if self.not_modified(version):
             return HttpResponseNotModified(headers={"ETag": version})
@@ -373,7 +374,7 @@ class GroupDetailView(GroupRenderMixin, SCIMView):
     def get(self, request, group_id: str, **kwargs):
         group = scim_group_get(tenant=self.tenant, group_id=group_id)
         if group is None:
-            raise NotFound(f"Group {group_id} not found.")
+            raise NotFound()
         version = group_resource.group_version(group)
         if self.not_modified(version):
             return HttpResponseNotModified(headers={"ETag": version})
