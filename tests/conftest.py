@@ -142,3 +142,23 @@ def scim(tenant, integration_factory) -> SCIMClient:
 @pytest.fixture
 def other_scim(other_tenant, integration_factory) -> SCIMClient:
     return integration_factory(other_tenant, name="Other IdP")
+
+
+# --- no request may end in an unexpected error ----------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_scim_errors(monkeypatch):
+    """Fail any test during which a SCIM request logged an unexpected (500) error."""
+    from scim import exceptions
+
+    unexpected = []
+    original = exceptions.logger.exception
+
+    def record(message, *args, **kwargs):
+        unexpected.append(message % args if args else message)
+        original(message, *args, **kwargs)
+
+    monkeypatch.setattr(exceptions.logger, "exception", record)
+    yield
+    assert unexpected == [], f"a request ended in an unexpected error: {unexpected}"
