@@ -149,6 +149,13 @@ def _database_from_url(url: str) -> dict:
         }
     else:
         config["CONN_HEALTH_CHECKS"] = True
+        # Bound every statement and every lock wait: a stuck query or a long-held row lock
+        # becomes a 503 with Retry-After instead of a request that outlives the worker timeout.
+        statement_ms = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 20_000, minimum=0)
+        lock_ms = env_int("DATABASE_LOCK_TIMEOUT_MS", 10_000, minimum=0)
+        config.setdefault("OPTIONS", {})["options"] = (
+            f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}"
+        )
     return config
 
 

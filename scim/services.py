@@ -19,6 +19,7 @@ from django.utils.timezone import now
 
 from kestra_iam.models import Binding, Group, GroupMembership, Tenant, TenantAccess, User, UserValue
 from kestra_iam.text import case_insensitive_key
+from kestra_iam.transactions import retry_once_on_conflict
 from provisioning.models import ProvisioningIntegration
 from scim import groups as group_resource
 from scim import users as user_resource
@@ -54,16 +55,25 @@ def _is_admin(user: User) -> bool:
 # --- users --------------------------------------------------------------------------------------
 
 
-def _locked_access(tenant: Tenant, user_id: str) -> TenantAccess:
+def _user_pk(user_id: str) -> uuid.UUID:
     try:
-        pk = uuid.UUID(str(user_id))
+        return uuid.UUID(str(user_id))
     except ValueError:
         raise NotFound() from None
+
+
+def _locked_access(tenant: Tenant, user_id: str, *, for_delete: bool = False) -> TenantAccess:
+    """The access (and user) rows, locked for this transaction.
+
+    Edits take FOR NO KEY UPDATE, which does not conflict with the KEY SHARE lock a concurrent
+    membership insert takes on the access, so user PATCHes and group PATCHes do not wait on each
+    other; a deletion takes FOR UPDATE.
+    """
     access = (
         TenantAccess.objects.for_tenant(tenant)
-        .select_for_update(of=("self", "user"))
+        .select_for_update(of=("self", "user"), no_key=not for_delete)
         .select_related("user")
-        .filter(user_id=pk)
+        .filter(user_id=_user_pk(user_id))
         .first()
     )
     if access is None:
@@ -137,6 +147,7 @@ def _set_password(user: User, password: str | None, *, removed: bool = False) ->
     User.objects.filter(pk=user.pk).update(password=encoded)
 
 
+@retry_once_on_conflict
 def scim_user_create(
     *, tenant: Tenant, integration: ProvisioningIntegration | None, document: dict
 ) -> TenantAccess:
@@ -173,6 +184,7 @@ def scim_user_create(
     return access
 
 
+@retry_once_on_conflict
 def scim_user_replace(
     *, tenant: Tenant, user_id: str, document: dict, if_match: str | None
 ) -> None:
@@ -186,6 +198,7 @@ def scim_user_replace(
     )
 
 
+@retry_once_on_conflict
 def scim_user_patch(
     *, tenant: Tenant, user_id: str, operations: list[Operation], if_match: str | None
 ) -> None:
@@ -232,6 +245,7 @@ def _update_user(*, tenant: Tenant, user_id: str, if_match: str | None, build) -
         raise Uniqueness("Another user already has this userName.") from None
 
 
+@retry_once_on_conflict
 def scim_user_delete(*, tenant: Tenant, user_id: str, if_match: str | None) -> None:
     """DELETE /Users/{id}: remove the user's access to this tenant, not the user.
 
@@ -239,9 +253,23 @@ def scim_user_delete(*, tenant: Tenant, user_id: str, if_match: str | None) -> N
     bindings in the tenant are removed; other tenants keep seeing the user.
     """
     with transaction.atomic():
-        access = _locked_access(tenant, user_id)
+        # Lock order, everywhere: group rows (by primary key), then access rows. A group PATCH
+        # locks its group before the accesses it adds, so taking the groups first here keeps
+        # a DELETE racing a PATCH from deadlocking.
+        group_ids = list(
+            GroupMembership.objects.filter(
+                access__tenant=tenant, access__user_id=_user_pk(user_id)
+            ).values_list("group_id", flat=True)
+        )
+        locked_groups = list(
+            Group.objects.filter(pk__in=group_ids)
+            .order_by("pk")
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        access = _locked_access(tenant, user_id, for_delete=True)
         check_version(user_resource.user_version(access), if_match)
-        Group.objects.filter(memberships__access=access).update(
+        Group.objects.filter(pk__in=locked_groups).update(
             version=F("version") + 1, updated_at=now()
         )
         Binding.objects.filter(tenant=tenant, user_id=access.user_id).delete()
@@ -343,15 +371,26 @@ def _insert_members(group: Group, access_ids: set[int]) -> bool:
             "SELECT %s, value, %s FROM json_each(%s)"
         )
         params = [group_id, created_at, json.dumps(ids)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount > 0
+    try:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Django declares foreign keys DEFERRABLE INITIALLY DEFERRED; check this insert
+                # now, so a member deleted concurrently fails here (a clear 400), not at COMMIT.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(sql, params)
+            return cursor.rowcount > 0
+    except IntegrityError:
+        # A DELETE /Users removed one of these members' access after we resolved it.
+        raise InvalidValue(
+            "A member was removed from this tenant while the request ran; no change was made."
+        ) from None
 
 
 def _members_from_document(document: dict) -> list[str]:
     return [member["value"] for member in document.get("members", ()) if member.get("value")]
 
 
+@retry_once_on_conflict
 def scim_group_create(*, tenant: Tenant, document: dict) -> Group:
     """POST /Groups: a group of this tenant, with the members the body lists (if any)."""
     try:
@@ -375,6 +414,7 @@ def scim_group_create(*, tenant: Tenant, document: dict) -> Group:
     return group
 
 
+@retry_once_on_conflict
 def scim_group_replace(
     *, tenant: Tenant, group_id: str, document: dict, if_match: str | None
 ) -> Group:
@@ -388,6 +428,7 @@ def scim_group_replace(
     )
 
 
+@retry_once_on_conflict
 def scim_group_patch(
     *, tenant: Tenant, group_id: str, operations: list[Operation], if_match: str | None
 ) -> Group:
@@ -443,6 +484,7 @@ def _update_group(*, tenant: Tenant, group_id: str, if_match: str | None, build)
     return group
 
 
+@retry_once_on_conflict
 def scim_group_delete(*, tenant: Tenant, group_id: str, if_match: str | None) -> None:
     """DELETE /Groups/{id}: the group, its memberships and the bindings given to it."""
     with transaction.atomic():

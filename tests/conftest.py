@@ -1,11 +1,16 @@
 """Shared fixtures (style.md §9)."""
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 
 from tests.factories import ServiceAccountFactory, TenantFactory, UserFactory
 
 ADMIN_PASSWORD = "correct horse battery staple"
+
+# The live server's listen backlog is socketserver's default of 5: concurrency tests open 50
+# connections at once, which a real deployment's gunicorn (backlog 2048) would queue.
+WSGIServer.request_queue_size = 128
 
 
 def pytest_collection_modifyitems(config, items):
