@@ -7,6 +7,7 @@ of every setting. A bad value raises `ConfigError`, which manage.py and wsgi.py 
 
 import hashlib
 import hmac
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -189,6 +190,19 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
 }
+
+
+def _parse_rate(raw: str, *, setting: str) -> tuple[int, int]:
+    """`1000/10s`, `100/s`, `6000/m`, or `0` to switch the limit off."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:/\s*(\d*)\s*([smh]))?\s*", raw)
+    if match is None or (match[1] != "0" and match[3] is None):
+        raise ConfigError(f"{setting} must look like 1000/10s, 100/s or 6000/m (or 0), got {raw!r}")
+    if match[3] is None:
+        return 0, 1
+    period = int(match[2] or 1) * {"s": 1, "m": 60, "h": 3600}[match[3]]
+    return int(match[1]), max(period, 1)
+
+
 SCIM = {
     "default_count": env_int("SCIM_DEFAULT_COUNT", 100, minimum=1),
     "max_results": env_int("SCIM_MAX_RESULTS", 200, minimum=1),
@@ -197,7 +211,28 @@ SCIM = {
     "max_filter_length": env_int("SCIM_MAX_FILTER_LENGTH", 4096, minimum=64),
     "max_filter_depth": env_int("SCIM_MAX_FILTER_DEPTH", 20, minimum=2),
     "max_filter_comparisons": env_int("SCIM_MAX_FILTER_COMPARISONS", 50, minimum=2),
+    "max_body_bytes": env_int("SCIM_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
+    # Generous: Microsoft asks for 25 requests/s per tenant; this allows 100/s per integration.
+    "rate_limit": _parse_rate(env_str("SCIM_RATE_LIMIT", "1000/10s"), setting="SCIM_RATE_LIMIT"),
 }
+
+
+def _cache_from_url(url: str) -> dict:
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "locmem":
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "kestra-iam",
+        }
+    if scheme in ("redis", "rediss"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise ConfigError(
+        f"CACHE_URL scheme {scheme or url!r} is not supported; use locmem:// or redis://host:6379/0"
+    )
+
+
+# Shared state between app servers (the SCIM rate limit): Redis in production.
+CACHES = {"default": _cache_from_url(env_str("CACHE_URL", "locmem://"))}
 
 # --- Internationalisation and static files ----------------------------------------------------
 

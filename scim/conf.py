@@ -18,6 +18,8 @@ class SCIMSettings:
     max_filter_length: int = 4096
     max_filter_depth: int = 20
     max_filter_comparisons: int = 50
+    max_body_bytes: int = 1024 * 1024
+    rate_limit: tuple[int, int] = (1000, 10)  # requests per period (s) per integration; 0: off
 
     @property
     def filter_limits(self) -> Limits:

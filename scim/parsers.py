@@ -7,9 +7,8 @@ import json
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
+from scim.conf import scim_settings
 from scim.exceptions import PayloadTooLarge
-
-MAX_BODY_BYTES = 1024 * 1024
 
 
 class SCIMJSONParser(BaseParser):
@@ -17,16 +16,16 @@ class SCIMJSONParser(BaseParser):
     NaN/Infinity and absurd nesting refused as a 400 rather than crashing the request."""
 
     media_type = "application/scim+json"
-    max_body_bytes = MAX_BODY_BYTES
 
     def parse(self, stream, media_type=None, parser_context=None):
+        limit = scim_settings().max_body_bytes
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge(f"The body is larger than {self.max_body_bytes} bytes.")
-        data = stream.read(self.max_body_bytes + 1)
-        if len(data) > self.max_body_bytes:
-            raise PayloadTooLarge(f"The body is larger than {self.max_body_bytes} bytes.")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -60,6 +60,7 @@ from scim.services import (
     scim_user_patch,
     scim_user_replace,
 )
+from scim.throttling import IntegrationRateThrottle
 
 QUERY_PARAMETERS = (
     "filter",
@@ -81,7 +82,7 @@ class SCIMView(APIView):
     parser_classes = [SCIMJSONParser, JSONParser]
     renderer_classes = [SCIMRenderer]
     content_negotiation_class = SCIMContentNegotiation
-    throttle_classes: list = []
+    throttle_classes = [IntegrationRateThrottle]
 
     scim_resource: Resource | None = None  # what the role must grant; None for discovery
     delete_action = Action.DELETE

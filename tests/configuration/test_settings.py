@@ -155,3 +155,37 @@ def test_start_up_fails_with_one_clear_line(entry_point, tmp_path):
         "Configuration error: KESTRA_EE_TENANTS_ENABLED must be a boolean (true or false), "
         "got 'perhaps'"
     ]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("1000/10s", (1000, 10)),
+        ("100/s", (100, 1)),
+        ("6000/m", (6000, 60)),
+        ("0", (0, 1)),
+        ("50/2h", (50, 7200)),
+    ],
+)
+def test_rate_limit_setting(clean_env, raw, expected):
+    clean_env.setenv("SCIM_RATE_LIMIT", raw)
+    assert load_settings()["SCIM"]["rate_limit"] == expected
+
+
+@pytest.mark.parametrize("raw", ["fast", "10/", "10/x", "-1/s", "10"])
+def test_bad_rate_limit_names_the_setting(clean_env, raw):
+    clean_env.setenv("SCIM_RATE_LIMIT", raw)
+    with pytest.raises(ConfigError, match="SCIM_RATE_LIMIT must look like"):
+        load_settings()
+
+
+def test_cache_url(clean_env):
+    assert load_settings()["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
+    clean_env.setenv("CACHE_URL", "redis://127.0.0.1:6379/1")
+    cache = load_settings()["CACHES"]["default"]
+    assert (
+        cache["BACKEND"].endswith("RedisCache") and cache["LOCATION"] == "redis://127.0.0.1:6379/1"
+    )
+    clean_env.setenv("CACHE_URL", "memcached://x")
+    with pytest.raises(ConfigError, match="CACHE_URL scheme 'memcached'"):
+        load_settings()

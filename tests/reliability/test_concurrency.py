@@ -109,7 +109,7 @@ def test_delete_user_while_a_patch_adds_it(http, scim):
             f"/Groups/{groups[0]}", {"op": "add", "path": "members", "value": [{"value": user}]}
         )
 
-        def act(index):
+        def act(index, user=user, groups=groups):
             if index == 0:
                 return http.delete(f"/Users/{user}")
             return http.patch(
@@ -120,7 +120,9 @@ def test_delete_user_while_a_patch_adds_it(http, scim):
         responses = race(4, act)
         assert not [r.status for r in responses if r.status >= 500], [r.body for r in responses]
         assert responses[0].status == 204
-        assert all(r.status in (204, 400) for r in responses[1:]), [(r.status, r.body) for r in responses]
+        assert all(r.status in (204, 400) for r in responses[1:]), [
+            (r.status, r.body) for r in responses
+        ]
         # Consistent end state: the access is gone, and with it every membership.
         assert not TenantAccess.objects.filter(user_id=user).exists()
         assert not GroupMembership.objects.filter(access__user_id=user).exists()

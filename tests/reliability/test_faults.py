@@ -1,0 +1,105 @@
+"""Database trouble becomes 503 with Retry-After (or one transparent retry), never a partial write."""
+
+import psycopg
+import pytest
+from django.db import OperationalError, connection
+
+from kestra_iam.models import GroupMembership
+from scim import services
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def other_connection():
+    """A second, independent session on the test database."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("prepare_threshold", None)
+    return psycopg.connect(**params, autocommit=False)
+
+
+@pytest.mark.postgres
+def test_a_lock_held_elsewhere_gives_503_and_changes_nothing(scim):
+    user = scim.create_user("locked@example.com")["id"]
+    group = scim.create_group("Locked")["id"]
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '200ms'")
+    blocker = other_connection()
+    try:
+        blocker.execute("SELECT 1 FROM kestra_iam_group WHERE id = %s FOR UPDATE", [group])
+        response = scim.patch_ops(
+            f"/Groups/{group}",
+            {"op": "replace", "path": "displayName", "value": "Renamed"},
+            {"op": "add", "path": "members", "value": [{"value": user}]},
+        )
+        assert response.status_code == 503
+        assert response.json()["status"] == "503"
+        assert int(response["Retry-After"]) >= 1
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert scim.get(f"/Groups/{group}").json()["displayName"] == "Locked"
+    assert not GroupMembership.objects.exists()
+    retried = scim.patch_ops(
+        f"/Groups/{group}", {"op": "add", "path": "members", "value": [{"value": user}]}
+    )
+    assert retried.status_code == 204
+
+
+@pytest.mark.postgres
+def test_a_lost_connection_gives_503_and_the_next_request_works(scim):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    killer = other_connection()
+    try:
+        killer.execute("SELECT pg_terminate_backend(%s)", [pid])
+        killer.commit()
+    finally:
+        killer.close()
+    response = scim.post("/Users", {"userName": "lost@example.com"})
+    assert response.status_code == 503 and "Retry-After" in response
+    connection.close()  # what Django does at the end of a real request with a broken connection
+    assert scim.post("/Users", {"userName": "lost@example.com"}).status_code == 201
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_deadlock_is_retried_once_transparently(scim, monkeypatch):
+    user = scim.create_user("retry@example.com")["id"]
+    group = scim.create_group("Retry")["id"]
+    original = services._apply_member_changes
+    calls = []
+
+    def deadlock_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from _Deadlock()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_apply_member_changes", deadlock_once)
+    response = scim.patch_ops(
+        f"/Groups/{group}",
+        {"op": "replace", "path": "displayName", "value": "Retried"},
+        {"op": "add", "path": "members", "value": [{"value": user}]},
+    )
+    assert response.status_code == 204 and len(calls) == 2
+    body = scim.get(f"/Groups/{group}").json()
+    assert body["displayName"] == "Retried" and [m["value"] for m in body["members"]] == [user]
+
+
+def test_a_second_deadlock_is_503_with_nothing_written(scim, monkeypatch):
+    group = scim.create_group("Stuck")["id"]
+
+    def always(*args, **kwargs):
+        raise OperationalError("deadlock detected") from _Deadlock()
+
+    monkeypatch.setattr(services, "_apply_member_changes", always)
+    response = scim.patch_ops(
+        f"/Groups/{group}", {"op": "replace", "path": "displayName", "value": "Half"}
+    )
+    assert response.status_code == 503 and response["Retry-After"]
+    assert scim.get(f"/Groups/{group}").json()["displayName"] == "Stuck"
