@@ -9,12 +9,18 @@ first problem.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from scim.exceptions import InvalidValue
+from scim.exceptions import InvalidSyntax, InvalidValue
 from scim.expressions import ExpressionError, parse_attribute_list
-from scim.schema import COMMON_ATTRIBUTES, Attribute, ResourceType, resolve
+from scim.schema import COMMON_ATTRIBUTES, RESOURCE_TYPES, Attribute, ResourceType, resolve
+
+_OTHER_CORE_SCHEMAS = {
+    resource.schema.id: [other.schema.id for other in RESOURCE_TYPES if other is not resource]
+    for resource in RESOURCE_TYPES
+}
 
 _TRUE_STRINGS = {"true"}
 _FALSE_STRINGS = {"false"}
@@ -29,6 +35,23 @@ def check_text(value: str, *, where: str, max_length: int | None = DEFAULT_MAX_L
         raise InvalidValue(f"{where} contains an unpaired surrogate (invalid Unicode).")
     if max_length is not None and len(value) > max_length:
         raise InvalidValue(f"{where} is longer than {max_length} characters.")
+    return value
+
+
+def check_identifier(value: str, *, where: str) -> str:
+    """A name people and systems look up: no invisible or control characters, no padding.
+
+    Format characters (right-to-left overrides, zero-width joiners) make two names that look the
+    same compare different, which is how look-alike accounts are made (RFC 8264 disallows them
+    in identifiers).
+    """
+    if value != value.strip():
+        raise InvalidValue(f"{where} must not begin or end with whitespace.")
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cf"):
+            raise InvalidValue(
+                f"{where} contains an invisible or control character (U+{ord(ch):04X})."
+            )
     return value
 
 
@@ -56,6 +79,7 @@ class Cleaner:
     resource: ResourceType
     max_lengths: dict[str, int]
     binary_max_length: int = 16384
+    identifiers: frozenset[str] = field(default_factory=frozenset)  # e.g. userName
 
     def clean_value(
         self, attribute: Attribute, value: object, *, where: str, dotted: str
@@ -113,6 +137,8 @@ class Cleaner:
                 else self.max_lengths.get(dotted, DEFAULT_MAX_LENGTH)
             )
             text = check_text(value, where=where, max_length=limit)
+            if dotted in self.identifiers and text != "":
+                check_identifier(text, where=where)
             return text if text != "" else None  # RFC 7643 §2.5: empty means unassigned
         if attribute.type == "dateTime":
             if not isinstance(value, str):
@@ -136,6 +162,7 @@ class Cleaner:
         """Clean a whole POST/PUT body into a document (read-only attributes dropped)."""
         if not isinstance(payload, dict):
             raise InvalidValue("The body must be a JSON object.")
+        self.check_schemas(payload)
         document: dict = {}
         for key, value in payload.items():
             if not isinstance(key, str):
@@ -172,6 +199,22 @@ class Cleaner:
             if attribute.required and attribute.name not in document:
                 raise InvalidValue(f"{attribute.name} is required.")
         return document
+
+    def check_schemas(self, payload: dict) -> None:
+        """`schemas` may name extensions we do not know (Entra does), but not another resource."""
+        schemas = next(
+            (v for k, v in payload.items() if isinstance(k, str) and k.lower() == "schemas"), None
+        )
+        if schemas is None:
+            return
+        if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
+            raise InvalidSyntax("schemas must be an array of schema URIs.")
+        core = self.resource.schema.id
+        others = {other.lower() for other in _OTHER_CORE_SCHEMAS[core]}
+        if core not in schemas and any(s.lower() in others for s in schemas):
+            raise InvalidSyntax(
+                f"schemas does not name {core}: this endpoint takes {self.resource.name} resources."
+            )
 
 
 # --- projection (attributes / excludedAttributes) ----------------------------------------------

@@ -22,7 +22,7 @@ MAX_LENGTHS = {
     "members.$ref": 2048,
     "members.type": 16,
 }
-CLEANER = Cleaner(GROUP_RESOURCE, MAX_LENGTHS)
+CLEANER = Cleaner(GROUP_RESOURCE, MAX_LENGTHS, identifiers=frozenset({"displayName"}))
 
 
 def group_queryset(tenant) -> QuerySet[Group]:

@@ -65,7 +65,7 @@ MAX_LENGTHS = {
     **{f"{attr}.type": UserValue._meta.get_field("type").max_length for attr in MULTI_VALUED},
     **{f"{attr}.display": UserValue._meta.get_field("display").max_length for attr in MULTI_VALUED},
 }
-CLEANER = Cleaner(USER_RESOURCE, MAX_LENGTHS)
+CLEANER = Cleaner(USER_RESOURCE, MAX_LENGTHS, identifiers=frozenset({"userName"}))
 
 
 # --- querying -----------------------------------------------------------------------------------

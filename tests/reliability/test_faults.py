@@ -1,4 +1,4 @@
-"""Database trouble becomes 503 with Retry-After (or one transparent retry), never a partial write."""
+"""Database trouble: 503 with Retry-After (or one transparent retry), never a partial write."""
 
 import psycopg
 import pytest
