@@ -34,13 +34,35 @@ PROPERTY_SETTINGS = settings(
 )
 
 ATTRIBUTES = [
-    "userName", "USERNAME", "displayName", "name.givenName", "name.familyName", "title", "active",
-    "externalId", "id", "emails", "emails.value", "emails.type", "emails.primary", "phoneNumbers.value",
-    "addresses.locality", "meta.created", "meta.lastModified", "meta.version", "groups", "groups.value",
+    "userName",
+    "USERNAME",
+    "displayName",
+    "name.givenName",
+    "name.familyName",
+    "title",
+    "active",
+    "externalId",
+    "id",
+    "emails",
+    "emails.value",
+    "emails.type",
+    "emails.primary",
+    "phoneNumbers.value",
+    "addresses.locality",
+    "meta.created",
+    "meta.lastModified",
+    "meta.version",
+    "groups",
+    "groups.value",
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-    "manager", "password", "nope", "name.nope", "emails.nope", "x509Certificates.value",
-]  # fmt: skip
+    "manager",
+    "password",
+    "nope",
+    "name.nope",
+    "emails.nope",
+    "x509Certificates.value",
+]
 OPERATORS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "EQ", "Co", "regex", "in", "=="]
 text = st.text(max_size=20)
 values = st.one_of(
@@ -92,13 +114,33 @@ filters = st.one_of(
 )
 
 PATHS = [
-    "title", "displayName", "userName", "active", "name", "name.givenName", "emails", "emails.value",
-    'emails[type eq "work"].value', 'emails[type eq "work"]', 'addresses[type eq "work"].locality',
-    "phoneNumbers", "roles", "groups", "id", "meta", "meta.created", "schemas", "password", "externalId",
+    "title",
+    "displayName",
+    "userName",
+    "active",
+    "name",
+    "name.givenName",
+    "emails",
+    "emails.value",
+    'emails[type eq "work"].value',
+    'emails[type eq "work"]',
+    'addresses[type eq "work"].locality',
+    "phoneNumbers",
+    "roles",
+    "groups",
+    "id",
+    "meta",
+    "meta.created",
+    "schemas",
+    "password",
+    "externalId",
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "nope", 'emails[nope eq "x"].value', "emails[",
-]  # fmt: skip
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    "nope",
+    'emails[nope eq "x"].value',
+    "emails[",
+]
 json_values = st.recursive(
     st.one_of(
         st.none(),
