@@ -176,3 +176,36 @@ def test_last_request_is_recorded(scim):
     assert scim.integration.last_request_at is None
     scim.get("/ServiceProviderConfig")
     assert ProvisioningIntegration.objects.get().last_request_at is not None
+
+
+def test_unknown_key_and_wrong_secret_do_the_same_work(scim, monkeypatch):
+    """Timing cannot tell a valid key id from an unknown one: both compute one digest and one
+    constant-time comparison (the benchmarks measure the time itself)."""
+    import hmac as hmac_module
+
+    from kestra_iam import tokens
+
+    calls = {"digest": 0, "compare": 0}
+    original_digest, original_compare = tokens.digest, hmac_module.compare_digest
+
+    def counting_digest(*args, **kwargs):
+        calls["digest"] += 1
+        return original_digest(*args, **kwargs)
+
+    def counting_compare(*args, **kwargs):
+        calls["compare"] += 1
+        return original_compare(*args, **kwargs)
+
+    monkeypatch.setattr(tokens, "digest", counting_digest)
+    monkeypatch.setattr(tokens.hmac, "compare_digest", counting_compare)
+    known_key_wrong_secret = scim.token[:-4] + (
+        "AAAA" if not scim.token.endswith("AAAA") else "BBBB"
+    )
+    unknown_key = "kiam_" + "a" * 16 + scim.token[21:]
+    observed = []
+    for token in (known_key_wrong_secret, unknown_key, "garbage"):
+        calls.update(digest=0, compare=0)
+        response = raw_get(scim, "/Users", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 401
+        observed.append(dict(calls))
+    assert observed == [{"digest": 1, "compare": 1}] * 3

@@ -99,3 +99,98 @@ def test_views_never_query_models_directly():
 
     source = (Path(__file__).resolve().parents[2] / "scim" / "views.py").read_text()
     assert ".objects." not in source
+
+
+# --- the full matrix: endpoint x method x {own, other integration's token, other ids, unknown} ----
+
+ID_ENDPOINTS = [
+    ("get", "/Users/{id}", "user"),
+    ("put", "/Users/{id}", "user"),
+    ("patch", "/Users/{id}", "user"),
+    ("delete", "/Users/{id}", "user"),
+    ("get", "/Groups/{id}", "group"),
+    ("put", "/Groups/{id}", "group"),
+    ("patch", "/Groups/{id}", "group"),
+    ("delete", "/Groups/{id}", "group"),
+]
+COLLECTION_ENDPOINTS = [
+    ("get", "/Users"),
+    ("post", "/Users"),
+    ("post", "/Users/.search"),
+    ("get", "/Groups"),
+    ("post", "/Groups"),
+    ("post", "/Groups/.search"),
+    ("post", "/.search"),
+    ("get", "/ServiceProviderConfig"),
+    ("get", "/ResourceTypes"),
+    ("get", "/ResourceTypes/User"),
+    ("get", "/Schemas"),
+    ("get", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"),
+]
+MATRIX_BODIES = {
+    ("put", "user"): {"userName": "ours@example.com"},
+    ("put", "group"): {"displayName": "Ours"},
+    ("patch", "user"): {"Operations": [{"op": "replace", "path": "title", "value": "x"}]},
+    ("patch", "group"): {
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Ours 2"}]
+    },
+    ("post", "/Users"): {"userName": "new@example.com"},
+    ("post", "/Groups"): {"displayName": "New"},
+}
+
+
+@pytest.fixture
+def ours(scim):
+    user = scim.create_user("ours@example.com")
+    group = scim.create_group("Ours", members=[{"value": user["id"]}])
+    return {"user": user["id"], "group": group["id"]}
+
+
+def send(client_call, method, path, body):
+    if body is None and method in ("post", "put", "patch"):
+        body = {}
+    return client_call(path, body) if method in ("post", "put", "patch") else client_call(path)
+
+
+@pytest.mark.parametrize("condition", ["own", "other-token", "other-ids", "unknown"])
+@pytest.mark.parametrize("method, template, kind", ID_ENDPOINTS)
+def test_matrix_for_resources(scim, other_scim, ours, theirs, condition, method, template, kind):
+    body = MATRIX_BODIES.get((method, kind))
+    if condition == "other-token":
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_scim.token}")
+        path = scim.url(template.format(id=ours[kind]))
+        call = getattr(client, method)
+        response = call(path, body, format="json") if body is not None else call(path)
+        assert response.status_code == 401
+        return
+    target = {"own": ours[kind], "other-ids": theirs[kind], "unknown": UNKNOWN}[condition]
+    response = send(getattr(scim, method), method, template.format(id=target), body)
+    if condition == "own":
+        assert response.status_code in (200, 204), response.content
+    else:
+        assert response.status_code == 404
+        assert response.json() == {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": "404",
+            "detail": "Resource not found.",
+        }
+
+
+@pytest.mark.parametrize("condition", ["own", "other-token"])
+@pytest.mark.parametrize("method, path", COLLECTION_ENDPOINTS)
+def test_matrix_for_collections_and_discovery(scim, other_scim, theirs, condition, method, path):
+    body = MATRIX_BODIES.get((method, path), {} if method == "post" else None)
+    if condition == "other-token":
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_scim.token}")
+        call = getattr(client, method)
+        response = (
+            call(scim.url(path), body, format="json") if body is not None else call(scim.url(path))
+        )
+        assert response.status_code == 401
+        return
+    response = send(getattr(scim, method), method, path, body)
+    assert response.status_code in (200, 201), response.content
+    assert theirs["user"] not in response.content.decode()
+    assert theirs["group"] not in response.content.decode()
