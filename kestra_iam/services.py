@@ -40,7 +40,12 @@ class IssuedToken:
     raw: str  # shown once to whoever asked for it; never stored, never logged
 
 
-def api_token_issue(*, service_account: ServiceAccount) -> IssuedToken:
+MAX_ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def api_token_issue(
+    *, service_account: ServiceAccount, lifetime: timedelta | None = None
+) -> IssuedToken:
     """Issue a new token for a service account. Only its digest is stored."""
     generated = tokens.generate()
     token = ApiToken.objects.create(
@@ -49,13 +54,51 @@ def api_token_issue(*, service_account: ServiceAccount) -> IssuedToken:
         digest=generated.digest,
         pepper_id=generated.pepper_id,
         last_characters=generated.last_characters,
+        expires_at=now() + lifetime if lifetime else None,
     )
     return IssuedToken(token=token, raw=generated.raw)
 
 
+def live_tokens(service_account: ServiceAccount):
+    """Tokens that still authenticate, newest first."""
+    current = now()
+    return (
+        service_account.tokens.filter(revoked_at__isnull=True)
+        .exclude(expires_at__lte=current)
+        .order_by("-created_at", "-pk")
+    )
+
+
 def api_token_revoke_all(*, service_account: ServiceAccount) -> int:
     """Revoke every live token of a service account; returns how many were live."""
-    return service_account.tokens.filter(revoked_at__isnull=True).update(revoked_at=now())
+    return live_tokens(service_account).update(revoked_at=now())
+
+
+def api_token_rotate(
+    *,
+    service_account: ServiceAccount,
+    overlap: timedelta = timedelta(0),
+    lifetime: timedelta | None = None,
+) -> IssuedToken:
+    """Issue a new token and retire the old ones.
+
+    With an overlap, the newest old token keeps working until the overlap ends (so the identity
+    provider can be updated without a gap) and every older one is revoked now: at most two
+    tokens are ever live. Without one, all old tokens stop working at once.
+    """
+    if overlap < timedelta(0) or overlap > MAX_ROTATION_OVERLAP:
+        raise DomainError("The overlap of a token rotation is between 0 and 24 hours.")
+    with transaction.atomic():
+        previous = list(live_tokens(service_account).select_for_update())
+        if overlap and previous:
+            keep, *older = previous
+            ends = now() + overlap
+            if keep.expires_at is None or keep.expires_at > ends:
+                ApiToken.objects.filter(pk=keep.pk).update(expires_at=ends)
+            ApiToken.objects.filter(pk__in=[t.pk for t in older]).update(revoked_at=now())
+        else:
+            ApiToken.objects.filter(pk__in=[t.pk for t in previous]).update(revoked_at=now())
+        return api_token_issue(service_account=service_account, lifetime=lifetime)
 
 
 def api_token_authenticate(raw: str, *, related: tuple[str, ...] = ()) -> ApiToken | None:

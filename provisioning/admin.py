@@ -7,29 +7,38 @@ signs but does not encrypt, and it is never logged.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.timezone import now
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from kestra_iam.models import ApiToken
+from kestra_iam.services import live_tokens
 from provisioning.models import ProvisioningIntegration
 from provisioning.selectors import integration_endpoint
 from provisioning.services import (
     TENANCY_REQUIRED,
     ensure_tenancy_enabled,
     integration_delete,
+    integration_revoke_tokens,
     integration_rotate_token,
     integration_set_enabled,
     take_issued_token,
 )
 
 TOKEN_TEMPLATE = "admin/provisioning/provisioningintegration/secret_token.html"
+OVERLAP_CHOICES = ((0, "none: the old token stops now"), (1, "1 hour"), (24, "24 hours"))
+TOKEN_EXPIRY_WARNING = timedelta(days=30)
 
 
 def _tenancy_enabled() -> bool:
@@ -42,7 +51,7 @@ class ProvisioningIntegrationAdmin(admin.ModelAdmin):
     list_select_related = ("tenant",)
     search_fields = ("name", "description", "=id")
     actions = ("enable_selected", "disable_selected")
-    add_fields = ("name", "description", "provisioning_type", "tenant")
+    add_fields = ("name", "description", "provisioning_type", "tenant", "token_lifetime_days")
     change_fields = (
         "id",
         "name",
@@ -50,6 +59,7 @@ class ProvisioningIntegrationAdmin(admin.ModelAdmin):
         "provisioning_type",
         "tenant",
         "enabled",
+        "token_lifetime_days",
         "service_account_link",
         "created_at",
         "updated_at",
@@ -99,9 +109,39 @@ class ProvisioningIntegrationAdmin(admin.ModelAdmin):
             "provisioning_type",
             enabled_toggle,
             endpoint,
+            "token_status",
             "created_at",
             "last_request_at",
         )
+
+    def get_queryset(self, request):
+        live = ApiToken.objects.filter(revoked_at__isnull=True).order_by("-created_at", "-pk")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("service_account__tokens", queryset=live, to_attr="unrevoked")
+            )
+        )
+
+    @admin.display(description="Secret Token")
+    def token_status(self, integration: ProvisioningIntegration) -> str:
+        account = integration.service_account
+        tokens = (
+            [t for t in getattr(account, "unrevoked", []) if not t.is_expired] if account else []
+        )
+        if not tokens:
+            return format_html(
+                '<span class="token-state expired">{}</span>', "no valid token — rotate"
+            )
+        expiries = [t.expires_at for t in tokens]
+        if any(e is None for e in expiries):
+            return "never expires"
+        remaining = max(expiries) - now()
+        days = remaining.days
+        css = "expiring" if remaining <= TOKEN_EXPIRY_WARNING else "valid"
+        label = f"expires in {days} day{'s' if days != 1 else ''}" if days else "expires today"
+        return format_html('<span class="token-state {}">{}</span>', css, label)
 
     def get_fields(self, request, obj=None):
         return self.change_fields if obj is not None else self.add_fields
@@ -121,6 +161,11 @@ class ProvisioningIntegrationAdmin(admin.ModelAdmin):
                 "<path:object_id>/rotate-token/",
                 self.admin_site.admin_view(self.rotate_token_view),
                 name=f"{prefix}_rotate_token",
+            ),
+            path(
+                "<path:object_id>/revoke-tokens/",
+                self.admin_site.admin_view(self.revoke_tokens_view),
+                name=f"{prefix}_revoke_tokens",
             ),
             *super().get_urls(),
         ]
@@ -146,12 +191,15 @@ class ProvisioningIntegrationAdmin(admin.ModelAdmin):
         integration = self.get_object(request, object_id)
         extra_context = {**(extra_context or {})}
         if integration is not None:
-            token = None
-            if integration.service_account_id:
-                token = integration.service_account.tokens.filter(revoked_at__isnull=True).first()
+            tokens = (
+                list(live_tokens(integration.service_account))
+                if integration.service_account_id
+                else []
+            )
             extra_context.update(
                 endpoint=integration_endpoint(integration, request=request),
-                live_token=token,
+                live_tokens=tokens,
+                overlap_choices=OVERLAP_CHOICES,
                 tenancy_message=None if _tenancy_enabled() else TENANCY_REQUIRED,
             )
         return super().change_view(request, object_id, form_url, extra_context)
@@ -201,10 +249,40 @@ class ProvisioningIntegrationAdmin(admin.ModelAdmin):
     @method_decorator(never_cache)
     def rotate_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         integration = self._get_for_change(request, object_id)
-        issued = integration_rotate_token(integration=integration)
-        self.log_change(request, integration, "Rotated the Secret Token.")
+        hours = request.POST.get("overlap_hours", "0")
+        if hours not in {str(h) for h, _ in OVERLAP_CHOICES}:
+            self.message_user(
+                request, "Choose an overlap of none, 1 hour or 24 hours.", messages.ERROR
+            )
+            return HttpResponseRedirect(request.path.replace("rotate-token/", "change/"))
+        issued = integration_rotate_token(
+            integration=integration, overlap=timedelta(hours=int(hours))
+        )
+        overlap_note = (
+            f" (the previous token works for {hours} more hour(s))" if hours != "0" else ""
+        )
+        self.log_change(request, integration, f"Rotated the Secret Token{overlap_note}.")
         return self._secret_token_page(
-            request, integration, raw_token=issued.raw, title="Secret Token rotated"
+            request,
+            integration,
+            raw_token=issued.raw,
+            title="Secret Token rotated",
+            overlap_hours=int(hours),
+        )
+
+    @method_decorator(require_POST)
+    def revoke_tokens_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        integration = self._get_for_change(request, object_id)
+        count = integration_revoke_tokens(integration=integration)
+        self.log_change(request, integration, f"Revoked {count} Secret Token(s).")
+        self.message_user(
+            request,
+            f"Revoked {count} token(s) of “{integration.name}”: its endpoint answers 401 until "
+            "you rotate the token.",
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(
+            reverse("admin:provisioning_provisioningintegration_change", args=[integration.pk])
         )
 
     @admin.action(description="Enable selected integrations", permissions=["change"])
@@ -239,6 +317,7 @@ class ProvisioningIntegrationAdmin(admin.ModelAdmin):
         *,
         raw_token: str,
         title: str,
+        overlap_hours: int = 0,
     ) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
@@ -247,6 +326,7 @@ class ProvisioningIntegrationAdmin(admin.ModelAdmin):
             "integration": integration,
             "endpoint": integration_endpoint(integration, request=request),
             "secret_token": raw_token,
+            "overlap_hours": overlap_hours,
         }
         response = TemplateResponse(request, TOKEN_TEMPLATE, context)
         # The page holds a credential: never store it in a cache or the browser history cache.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.db import models, transaction
 from django.utils.timezone import now
@@ -41,6 +42,13 @@ class ProvisioningIntegration(models.Model):
         on_delete=models.PROTECT,
         related_name="integration",
     )
+    token_lifetime_days = models.PositiveIntegerField(
+        "token lifetime (days)",
+        null=True,
+        blank=True,
+        help_text="Leave empty for a Secret Token that never expires (what Entra ID expects). "
+        "Otherwise rotate it before it expires: the list warns 30 days ahead.",
+    )
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     last_request_at = models.DateTimeField("last request received", null=True, editable=False)
@@ -68,3 +76,7 @@ class ProvisioningIntegration(models.Model):
         # left without its role, service account or token, whoever called save().
         with transaction.atomic():
             super().save(*args, **kwargs)
+
+    @property
+    def token_lifetime(self) -> timedelta | None:
+        return timedelta(days=self.token_lifetime_days) if self.token_lifetime_days else None

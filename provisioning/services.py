@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +17,8 @@ from kestra_iam.services import (
     IssuedToken,
     api_token_issue,
     api_token_revoke_all,
+    api_token_rotate,
+    live_tokens,
 )
 from provisioning.models import ProvisioningIntegration
 
@@ -103,10 +106,10 @@ def integration_bootstrap(*, integration: ProvisioningIntegration) -> BootstrapR
         binding, _ = Binding.objects.get_or_create(
             tenant=tenant, role=role, service_account=account
         )
-        token = account.tokens.filter(revoked_at__isnull=True).first()
+        token = live_tokens(account).first()
         raw = None
         if token is None:
-            issued = api_token_issue(service_account=account)
+            issued = api_token_issue(service_account=account, lifetime=integration.token_lifetime)
             token, raw = issued.token, issued.raw
     return BootstrapResult(role, account, binding, token, raw)
 
@@ -118,6 +121,7 @@ def integration_create(
     description: str = "",
     enabled: bool = True,
     provisioning_type: str = ProvisioningIntegration.Type.SCIM_2_0,
+    token_lifetime_days: int | None = None,
 ) -> CreatedIntegration:
     """Create an integration and return it with its Secret Token (to be shown once)."""
     ensure_tenancy_enabled()
@@ -127,6 +131,7 @@ def integration_create(
         description=description,
         enabled=enabled,
         provisioning_type=provisioning_type,
+        token_lifetime_days=token_lifetime_days,
     )
     try:
         integration.full_clean()
@@ -149,14 +154,25 @@ def integration_set_enabled(*, integration: ProvisioningIntegration, enabled: bo
     integration.save(update_fields=["enabled", "updated_at"])
 
 
-def integration_rotate_token(*, integration: ProvisioningIntegration) -> IssuedToken:
-    """Revoke the integration's tokens and issue a new Secret Token; the old one stops working."""
+def integration_rotate_token(
+    *, integration: ProvisioningIntegration, overlap: timedelta = timedelta(0)
+) -> IssuedToken:
+    """Issue a new Secret Token. The old one stops working now, or when `overlap` (at most
+    24 hours) ends, so the identity provider can be updated without a gap."""
     with transaction.atomic():
         account = integration.service_account
         if account is None:  # an integration created before its bootstrap could run
             return _bootstrap_token(integration)
-        api_token_revoke_all(service_account=account)
-        return api_token_issue(service_account=account)
+        return api_token_rotate(
+            service_account=account, overlap=overlap, lifetime=integration.token_lifetime
+        )
+
+
+def integration_revoke_tokens(*, integration: ProvisioningIntegration) -> int:
+    """Revoke every Secret Token of the integration: its endpoint answers 401 until a rotation."""
+    if integration.service_account is None:
+        return 0
+    return api_token_revoke_all(service_account=integration.service_account)
 
 
 def _bootstrap_token(integration: ProvisioningIntegration) -> IssuedToken:

@@ -1,8 +1,10 @@
 """`manage.py integration …`: provisioning integrations for scripts and operators.
 
-    integration create --tenant T --name N [--description D] [--disabled] [--json]
+    integration create --tenant T --name N [--description D] [--disabled]
+                       [--token-lifetime-days N] [--json]
     integration list [--tenant T] [--json]
-    integration enable|disable|rotate-token|delete ID [--json]
+    integration enable|disable|revoke-tokens|delete ID [--json]
+    integration rotate-token ID [--overlap-hours H] [--json]
 
 `create` and `rotate-token` print the endpoint and the Secret Token; errors are one line on
 stderr and a non-zero exit status.
@@ -11,6 +13,7 @@ stderr and a non-zero exit status.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -21,6 +24,7 @@ from provisioning.selectors import integration_endpoint, integration_get, integr
 from provisioning.services import (
     integration_create,
     integration_delete,
+    integration_revoke_tokens,
     integration_rotate_token,
     integration_set_enabled,
 )
@@ -35,7 +39,7 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(
             dest="action",
             required=True,
-            metavar="{create,list,enable,disable,rotate-token,delete}",
+            metavar="{create,list,enable,disable,rotate-token,revoke-tokens,delete}",
         )
         create = actions.add_parser("create", help="Create an integration and print its token.")
         create.add_argument("--tenant", required=True, help="Tenant id.")
@@ -43,6 +47,12 @@ class Command(BaseCommand):
         create.add_argument("--description", default="")
         create.add_argument(
             "--disabled", action="store_true", help="Create it disabled (enable it later)."
+        )
+        create.add_argument(
+            "--token-lifetime-days",
+            type=int,
+            default=None,
+            help="Make Secret Tokens expire after N days (default: never, as Entra ID expects).",
         )
         create.add_argument("--json", action="store_true")
 
@@ -54,11 +64,19 @@ class Command(BaseCommand):
             ("enable", "Accept requests on the integration's endpoint."),
             ("disable", "Reject every request on the integration's endpoint."),
             ("rotate-token", "Issue a new Secret Token; the old one stops working."),
+            ("revoke-tokens", "Revoke every Secret Token (the endpoint answers 401)."),
             ("delete", "Delete the integration, its service account and its tokens."),
         ]:
             sub = actions.add_parser(name, help=text)
             sub.add_argument("integration_id")
             sub.add_argument("--json", action="store_true")
+            if name == "rotate-token":
+                sub.add_argument(
+                    "--overlap-hours",
+                    type=int,
+                    default=0,
+                    help="Keep the previous token working this many hours (0-24; default 0).",
+                )
 
     def handle(self, *args, action: str, **options) -> None:
         try:
@@ -75,6 +93,7 @@ class Command(BaseCommand):
             name=options["name"],
             description=options["description"],
             enabled=not options["disabled"],
+            token_lifetime_days=options["token_lifetime_days"],
         )
         self._print_credentials(created.integration, created.raw_token, options, verb="created")
 
@@ -101,8 +120,23 @@ class Command(BaseCommand):
 
     def do_rotate_token(self, options: dict) -> None:
         integration = self._integration(options["integration_id"])
-        issued = integration_rotate_token(integration=integration)
-        self._print_credentials(integration, issued.raw, options, verb="has a new token")
+        hours = options["overlap_hours"]
+        issued = integration_rotate_token(integration=integration, overlap=timedelta(hours=hours))
+        verb = "has a new token" + (
+            f" (the previous one works for {hours} more hour(s))" if hours else ""
+        )
+        self._print_credentials(integration, issued.raw, options, verb=verb)
+
+    def do_revoke_tokens(self, options: dict) -> None:
+        integration = self._integration(options["integration_id"])
+        count = integration_revoke_tokens(integration=integration)
+        if options["json"]:
+            self.stdout.write(json.dumps({**as_dict(integration), "revoked": count}))
+        else:
+            self.stdout.write(
+                f"Revoked {count} token(s) of '{integration.name}'; its endpoint answers 401 "
+                f"until: manage.py integration rotate-token {integration.id}"
+            )
 
     def do_delete(self, options: dict) -> None:
         integration = self._integration(options["integration_id"])
@@ -168,6 +202,7 @@ def as_dict(integration: ProvisioningIntegration, *, full: bool = True) -> dict:
         data.update(
             description=integration.description,
             provisioning_type=integration.provisioning_type,
+            token_lifetime_days=integration.token_lifetime_days,
             created_at=integration.created_at.isoformat(),
             last_request_at=(
                 integration.last_request_at.isoformat() if integration.last_request_at else None
