@@ -9,9 +9,11 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
+from kestra_iam.audit import audit_record
 from kestra_iam.forms import RoleForm, UserCreationForm, UserEditForm
 from kestra_iam.models import (
     ApiToken,
+    AuditEvent,
     Binding,
     Group,
     GroupMembership,
@@ -26,6 +28,47 @@ from kestra_iam.models import (
 # Django's permission groups would sit next to IAM groups under the same name; admin-site rights
 # are given per user (superuser, staff, permissions) instead.
 admin.site.unregister(DjangoPermissionGroup)
+
+
+class AuditedAdminMixin:
+    """Every add, change and delete made through these admin pages also lands in the audit
+    trail, through the hooks Django's admin already calls for its own history."""
+
+    def _audit(self, request, obj, verb: str, message="") -> None:
+        if isinstance(message, list):
+            message = "; ".join(
+                f"{kind} {', '.join(value.get('fields', []))}".strip()
+                for entry in message
+                for kind, value in entry.items()
+            )
+        audit_record(
+            action=f"admin.{obj._meta.model_name}.{verb}",
+            outcome=200,
+            actor_type=AuditEvent.ActorType.ADMIN,
+            actor=request.user.get_username(),
+            tenant_id=getattr(obj, "tenant_id", "") or "",
+            integration_id=self.audit_integration_id(obj),
+            resource_type=obj._meta.model_name,
+            resource_id=str(obj.pk),
+            request_id=getattr(request, "request_id", ""),
+            detail=str(message or ""),
+        )
+
+    def audit_integration_id(self, obj):
+        return None
+
+    def log_addition(self, request, obj, message):
+        self._audit(request, obj, "add", message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit(request, obj, "change", message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, obj, "delete", str(obj))
+        return super().log_deletions(request, queryset)
 
 
 class TenantLockedMixin:
@@ -220,7 +263,7 @@ class GroupMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(TenantLockedMixin, admin.ModelAdmin):
+class RoleAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     form = RoleForm
     list_display = ("name", "tenant", "permission_summary", "binding_count", "updated_at")
     list_filter = ("tenant",)
@@ -247,7 +290,7 @@ class RoleAdmin(TenantLockedMixin, admin.ModelAdmin):
 
 
 @admin.register(Binding)
-class BindingAdmin(TenantLockedMixin, admin.ModelAdmin):
+class BindingAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     list_display = ("role", "subject_display", "subject_type", "tenant", "namespace", "created_at")
     list_filter = ("tenant", "role__name")
     list_select_related = ("role", "user", "group", "service_account", "tenant")
@@ -288,7 +331,7 @@ class ApiTokenInline(admin.TabularInline):
 
 
 @admin.register(ServiceAccount)
-class ServiceAccountAdmin(TenantLockedMixin, admin.ModelAdmin):
+class ServiceAccountAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     list_display = ("name", "tenant", "description", "token_count", "created_at")
     list_filter = ("tenant",)
     search_fields = ("name", "description")
@@ -301,3 +344,75 @@ class ServiceAccountAdmin(TenantLockedMixin, admin.ModelAdmin):
     @admin.display(description="tokens", ordering="token_count")
     def token_count(self, account: ServiceAccount) -> int:
         return account.token_count
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("success", "succeeded (2xx)"),
+            ("refused", "refused (4xx)"),
+            ("failed", "failed (5xx)"),
+        )
+
+    def queryset(self, request, queryset):
+        ranges = {"success": (200, 299), "refused": (400, 499), "failed": (500, 599)}
+        if self.value() in ranges:
+            low, high = ranges[self.value()]
+            return queryset.filter(outcome__gte=low, outcome__lte=high)
+        return queryset
+
+
+class IntegrationFilter(admin.SimpleListFilter):
+    title = "integration"
+    parameter_name = "integration"
+
+    def lookups(self, request, model_admin):
+        from provisioning.models import ProvisioningIntegration
+
+        return [(str(i.pk), str(i)) for i in ProvisioningIntegration.objects.all()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(integration_id=self.value()) if self.value() else queryset
+
+
+class TenantIdFilter(admin.SimpleListFilter):
+    title = "tenant"
+    parameter_name = "tenant"
+
+    def lookups(self, request, model_admin):
+        return [(t.pk, t.pk) for t in Tenant.objects.all()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(tenant_id=self.value()) if self.value() else queryset
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only. Pruned with `manage.py audit prune --older-than DAYS`."""
+
+    list_display = (
+        "occurred_at",
+        "tenant_id",
+        "actor",
+        "action",
+        "resource_type",
+        "resource_id",
+        "outcome",
+        "request_id",
+    )
+    list_filter = (TenantIdFilter, IntegrationFilter, OutcomeFilter, "actor_type", "occurred_at")
+    date_hierarchy = "occurred_at"
+    search_fields = ("=resource_id", "=request_id", "actor", "action")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

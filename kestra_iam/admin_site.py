@@ -31,6 +31,7 @@ SECTIONS = (
         ),
     ),
     Section("tenants", "Tenants", ("kestra_iam.Tenant",)),
+    Section("audit", "Audit", ("kestra_iam.AuditEvent",)),
 )
 
 

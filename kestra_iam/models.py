@@ -501,3 +501,40 @@ class ApiToken(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.revoked_at is None and not self.is_expired
+
+
+class AuditEvent(models.Model):
+    """One write: a SCIM request, an admin change or a command, and how it ended.
+
+    Tenant and integration are kept as plain values, not foreign keys, so the trail outlives
+    what it describes. Never holds a token, a password or a request body.
+    """
+
+    class ActorType(models.TextChoices):
+        SERVICE_ACCOUNT = "service_account", "service account"
+        ADMIN = "admin", "admin user"
+        COMMAND = "command", "command line"
+
+    occurred_at = models.DateTimeField(default=now, editable=False, db_index=True)
+    tenant_id = models.CharField("tenant", max_length=63, blank=True, default="")
+    integration_id = models.UUIDField("integration", null=True, blank=True)
+    actor_type = models.CharField(max_length=16, choices=ActorType.choices)
+    actor = models.CharField(max_length=256)
+    action = models.CharField(max_length=64)
+    resource_type = models.CharField(max_length=64, blank=True, default="")
+    resource_id = models.CharField(max_length=128, blank=True, default="")
+    outcome = models.PositiveSmallIntegerField(
+        help_text="HTTP status of the request (200 for success otherwise)."
+    )
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    detail = models.CharField(max_length=512, blank=True, default="")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant_id", "occurred_at"], name="audit_tenant_time"),
+            models.Index(fields=["integration_id", "occurred_at"], name="audit_integration_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} → {self.outcome}"

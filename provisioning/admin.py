@@ -22,6 +22,7 @@ from django.utils.timezone import now
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from kestra_iam.admin import AuditedAdminMixin
 from kestra_iam.models import ApiToken
 from kestra_iam.services import live_tokens
 from provisioning.models import ProvisioningIntegration
@@ -46,7 +47,7 @@ def _tenancy_enabled() -> bool:
 
 
 @admin.register(ProvisioningIntegration)
-class ProvisioningIntegrationAdmin(admin.ModelAdmin):
+class ProvisioningIntegrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_filter = ("tenant", "enabled", "provisioning_type")
     list_select_related = ("tenant",)
     search_fields = ("name", "description", "=id")
@@ -74,6 +75,9 @@ class ProvisioningIntegrationAdmin(admin.ModelAdmin):
         "updated_at",
         "last_request_at",
     )
+
+    def audit_integration_id(self, obj):
+        return obj.pk
 
     # --- pages ------------------------------------------------------------------------------
 

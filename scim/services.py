@@ -475,10 +475,15 @@ def _update_group(*, tenant: Tenant, group_id: str, if_match: str | None, build)
                 changed_fields["external_id"] = external_id
             members_changed = _apply_member_changes(tenant, group, member_changes)
             if changed_fields or members_changed:
+                updated_at = now()
                 Group.objects.filter(pk=group.pk).update(
-                    **changed_fields, version=F("version") + 1, updated_at=now()
+                    **changed_fields, version=F("version") + 1, updated_at=updated_at
                 )
-                group.refresh_from_db()
+                # The row is locked by this transaction: its new state is known without a read.
+                for name, value in changed_fields.items():
+                    setattr(group, name, value)
+                group.version += 1
+                group.updated_at = updated_at
     except IntegrityError:
         raise Uniqueness(GROUP_EXISTS) from None
     return group

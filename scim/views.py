@@ -12,6 +12,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kestra_iam.audit import audit_record
+from kestra_iam.models import AuditEvent
 from kestra_iam.permissions import Action, Resource
 from provisioning.selectors import public_base_url, scim_base_path
 from scim import groups as group_resource
@@ -62,6 +64,7 @@ from scim.services import (
 )
 from scim.throttling import IntegrationRateThrottle
 
+WRITE_VERBS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 QUERY_PARAMETERS = (
     "filter",
     "attributes",
@@ -89,6 +92,45 @@ class SCIMView(APIView):
 
     def get_exception_handler(self):
         return scim_exception_handler
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        self.audit(request, response, kwargs)
+        return response
+
+    def audit(self, request, response, kwargs: dict) -> None:
+        """One audit event per SCIM write by an authenticated integration, success or not.
+
+        Written after the service's transaction has ended: never inside its row locks.
+        """
+        principal = getattr(request, "_auth", None)
+        verb = WRITE_VERBS.get(request.method)
+        if (
+            principal is None
+            or verb is None
+            or self.scim_resource is None
+            or getattr(self, "is_search", False)
+        ):
+            return
+        resource_id = kwargs.get("user_id") or kwargs.get("group_id") or ""
+        data = getattr(response, "data", None)
+        if not resource_id and response.status_code == 201 and isinstance(data, dict):
+            resource_id = data.get("id", "")
+        detail = (
+            data.get("detail", "") if isinstance(data, dict) and response.status_code >= 400 else ""
+        )
+        audit_record(
+            action=f"scim.{self.scim_resource.value.lower()}.{verb}",
+            outcome=response.status_code,
+            actor_type=AuditEvent.ActorType.SERVICE_ACCOUNT,
+            actor=principal.service_account.name,
+            tenant_id=principal.service_account.tenant_id,
+            integration_id=principal.integration.pk,
+            resource_type=self.scim_resource.value,
+            resource_id=resource_id,
+            request_id=getattr(request._request, "request_id", ""),
+            detail=detail,
+        )
 
     def required_permission(self, request) -> tuple[Resource, Action] | None:
         if self.scim_resource is None or not hasattr(self, request.method.lower()):

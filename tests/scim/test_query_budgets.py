@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 GET_USER = 5  # + the user row, its multi-valued attributes, its group memberships
 LIST_PAGE = 6  # + count, the page, multi-valued attributes, memberships
 POST_USER = 12
-PATCH_MEMBERS = 10
+# token, bindings, group lock, member resolution, (PostgreSQL: SET CONSTRAINTS), insert or
+# delete, version update, audit event — and the last-request/last-used writes once a minute.
+PATCH_MEMBERS = 11
 
 
 def bulk_users(tenant, count):

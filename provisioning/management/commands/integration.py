@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kestra_iam.models import Tenant
+from kestra_iam.audit import audit_record, command_actor
+from kestra_iam.models import AuditEvent, Tenant
 from kestra_iam.services import DomainError
 from provisioning.models import ProvisioningIntegration
 from provisioning.selectors import integration_endpoint, integration_get, integration_list
@@ -80,13 +82,24 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, **options) -> None:
         try:
-            getattr(self, "do_" + action.replace("-", "_"))(options)
+            integration = getattr(self, "do_" + action.replace("-", "_"))(options)
         except DomainError as exc:
             raise CommandError(str(exc)) from None
+        if integration is not None:  # a write: leave a trace in the audit trail
+            audit_record(
+                action=f"command.integration.{action}",
+                outcome=200,
+                actor_type=AuditEvent.ActorType.COMMAND,
+                actor=command_actor(),
+                tenant_id=integration.tenant_id,
+                integration_id=integration.pk,
+                resource_type="provisioningintegration",
+                resource_id=str(integration.pk),
+            )
 
     # --- sub-commands -------------------------------------------------------------------------
 
-    def do_create(self, options: dict) -> None:
+    def do_create(self, options: dict) -> ProvisioningIntegration:
         tenant = self._tenant(options["tenant"])
         created = integration_create(
             tenant=tenant,
@@ -96,6 +109,7 @@ class Command(BaseCommand):
             token_lifetime_days=options["token_lifetime_days"],
         )
         self._print_credentials(created.integration, created.raw_token, options, verb="created")
+        return created.integration
 
     def do_list(self, options: dict) -> None:
         tenant = self._tenant(options["tenant"]) if options["tenant"] else None
@@ -112,13 +126,13 @@ class Command(BaseCommand):
                 f"    {integration_endpoint(integration)}"
             )
 
-    def do_enable(self, options: dict) -> None:
-        self._set_enabled(options, enabled=True)
+    def do_enable(self, options: dict) -> ProvisioningIntegration:
+        return self._set_enabled(options, enabled=True)
 
-    def do_disable(self, options: dict) -> None:
-        self._set_enabled(options, enabled=False)
+    def do_disable(self, options: dict) -> ProvisioningIntegration:
+        return self._set_enabled(options, enabled=False)
 
-    def do_rotate_token(self, options: dict) -> None:
+    def do_rotate_token(self, options: dict) -> ProvisioningIntegration:
         integration = self._integration(options["integration_id"])
         hours = options["overlap_hours"]
         issued = integration_rotate_token(integration=integration, overlap=timedelta(hours=hours))
@@ -126,8 +140,9 @@ class Command(BaseCommand):
             f" (the previous one works for {hours} more hour(s))" if hours else ""
         )
         self._print_credentials(integration, issued.raw, options, verb=verb)
+        return integration
 
-    def do_revoke_tokens(self, options: dict) -> None:
+    def do_revoke_tokens(self, options: dict) -> ProvisioningIntegration:
         integration = self._integration(options["integration_id"])
         count = integration_revoke_tokens(integration=integration)
         if options["json"]:
@@ -137,8 +152,9 @@ class Command(BaseCommand):
                 f"Revoked {count} token(s) of '{integration.name}'; its endpoint answers 401 "
                 f"until: manage.py integration rotate-token {integration.id}"
             )
+        return integration
 
-    def do_delete(self, options: dict) -> None:
+    def do_delete(self, options: dict) -> SimpleNamespace:
         integration = self._integration(options["integration_id"])
         summary = as_dict(integration)
         integration_delete(integration=integration)
@@ -149,10 +165,12 @@ class Command(BaseCommand):
                 f"Integration '{summary['name']}' ({summary['id']}) deleted, with its service "
                 "account and tokens."
             )
+        # The instance lost its primary key with the row; the trail keeps the id it had.
+        return SimpleNamespace(pk=summary["id"], tenant_id=summary["tenant"])
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _set_enabled(self, options: dict, *, enabled: bool) -> None:
+    def _set_enabled(self, options: dict, *, enabled: bool) -> ProvisioningIntegration:
         integration = self._integration(options["integration_id"])
         integration_set_enabled(integration=integration, enabled=enabled)
         if options["json"]:
@@ -160,6 +178,7 @@ class Command(BaseCommand):
         else:
             state = "enabled" if enabled else "disabled"
             self.stdout.write(f"Integration '{integration.name}' ({integration.id}) is {state}.")
+        return integration
 
     def _print_credentials(
         self, integration: ProvisioningIntegration, raw_token: str, options: dict, *, verb: str

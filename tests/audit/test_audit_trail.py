@@ -1,0 +1,225 @@
+"""The audit trail: one event per write (SCIM, admin, command), never a secret, never in the way."""
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils.timezone import now
+
+from kestra_iam.models import AuditEvent, Role
+from provisioning.services import integration_create
+
+pytestmark = pytest.mark.django_db
+
+
+def events(**filters):
+    return list(AuditEvent.objects.filter(**filters).order_by("id"))
+
+
+def test_every_scim_write_records_one_event(scim):
+    user = scim.create_user("audited@example.com", password="s3cret-Passw0rd")
+    scim.patch_ops(f"/Users/{user['id']}", {"op": "replace", "path": "title", "value": "x"})
+    scim.put(f"/Users/{user['id']}", {"userName": "audited@example.com"})
+    group = scim.create_group("Audited")
+    scim.patch_ops(
+        f"/Groups/{group['id']}", {"op": "add", "path": "members", "value": [{"value": user["id"]}]}
+    )
+    scim.delete(f"/Groups/{group['id']}")
+    scim.delete(f"/Users/{user['id']}")
+    recorded = [(e.action, e.outcome, e.resource_id) for e in events()]
+    assert recorded == [
+        ("scim.users.create", 201, user["id"]),
+        ("scim.users.update", 200, user["id"]),
+        ("scim.users.replace", 200, user["id"]),
+        ("scim.groups.create", 201, group["id"]),
+        ("scim.groups.update", 204, group["id"]),
+        ("scim.groups.delete", 204, group["id"]),
+        ("scim.users.delete", 204, user["id"]),
+    ]
+    first = events()[0]
+    assert first.tenant_id == "main" and first.integration_id == scim.integration.pk
+    assert (
+        first.actor_type == "service_account"
+        and first.actor == scim.integration.service_account.name
+    )
+    assert len(first.request_id) == 32
+
+
+def test_refused_writes_are_recorded_with_their_outcome(scim):
+    scim.create_user("dup@example.com")
+    scim.post("/Users", {"userName": "DUP@example.com"})
+    scim.patch_ops(
+        "/Users/00000000-0000-0000-0000-000000000000",
+        {"op": "replace", "path": "title", "value": "x"},
+    )
+    refused = [(e.action, e.outcome) for e in events()][1:]
+    assert refused == [("scim.users.create", 409), ("scim.users.update", 404)]
+    assert "already exists" in events()[1].detail
+
+
+def test_reads_searches_and_anonymous_requests_are_not_recorded(scim):
+    scim.get("/Users")
+    scim.post("/Users/.search", {"filter": "userName pr"})
+    scim.client.credentials()
+    scim.client.post(scim.url("/Users"), {"userName": "x"}, format="json")
+    assert events() == []
+
+
+def test_the_request_id_is_returned_and_can_come_from_a_proxy(scim):
+    response = scim.post(
+        "/Users", {"userName": "rid@example.com"}, HTTP_X_REQUEST_ID="proxy-req-42"
+    )
+    assert response["X-Request-ID"] == "proxy-req-42"
+    assert events()[0].request_id == "proxy-req-42"
+    odd = scim.get("/Users", HTTP_X_REQUEST_ID="bad id with spaces")
+    assert odd["X-Request-ID"] != "bad id with spaces" and len(odd["X-Request-ID"]) == 32
+
+
+def test_no_secret_ever_reaches_the_trail(scim):
+    user = scim.create_user("secret@example.com", password="Top-Secret-Pw-123")
+    scim.patch_ops(
+        f"/Users/{user['id']}",
+        {"op": "replace", "path": "password", "value": "Other-Secret-Pw-456"},
+    )
+    text = json.dumps([list(e.__dict__.values()) for e in events()], default=str)
+    for secret in ("Top-Secret-Pw-123", "Other-Secret-Pw-456", scim.token, scim.token[21:]):
+        assert secret not in text
+
+
+def test_auditing_costs_one_query_and_runs_outside_the_transaction(scim, monkeypatch):
+    import kestra_iam.audit as audit
+
+    seen = []
+    original = audit.AuditEvent.objects.create
+
+    def spy(**kwargs):
+        seen.append(len(connection.atomic_blocks))  # how deeply nested in transactions
+        return original(**kwargs)
+
+    monkeypatch.setattr(audit.AuditEvent.objects, "create", spy)
+    group = scim.create_group("Locks")
+    with CaptureQueriesContext(connection) as context:
+        scim.patch_ops(
+            f"/Groups/{group['id']}", {"op": "replace", "path": "displayName", "value": "Locks 2"}
+        )
+    inserts = [q for q in context.captured_queries if "kestra_iam_auditevent" in q["sql"]]
+    assert len(inserts) == 1
+    # The test runs inside its own transaction; the service's must be closed by then.
+    assert seen == [len(connection.atomic_blocks)] * 2
+
+
+def test_a_broken_audit_sink_does_not_stop_provisioning(scim, monkeypatch):
+    import kestra_iam.audit as audit
+
+    def broken(**kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(audit.AuditEvent.objects, "create", broken)
+    monkeypatch.setattr(audit.logger, "exception", lambda *a, **k: None)
+    assert scim.post("/Users", {"userName": "still@example.com"}).status_code == 201
+
+
+def test_admin_changes_to_integrations_roles_bindings_and_tokens(admin_client, tenant):
+    admin_client.post(
+        reverse("admin:provisioning_provisioningintegration_add"),
+        {"name": "Entra", "description": "", "provisioning_type": "SCIM_2_0", "tenant": "main"},
+    )
+    integration = tenant.integrations.get()
+    admin_client.post(
+        reverse("admin:provisioning_provisioningintegration_toggle", args=[integration.pk])
+    )
+    admin_client.post(
+        reverse("admin:provisioning_provisioningintegration_rotate_token", args=[integration.pk]),
+        {"overlap_hours": "0"},
+    )
+    admin_client.post(
+        reverse("admin:provisioning_provisioningintegration_revoke_tokens", args=[integration.pk])
+    )
+    role = Role.objects.get(name="SCIMProvisioner")
+    admin_client.post(
+        reverse("admin:kestra_iam_role_change", args=[role.pk]),
+        {"name": role.name, "description": "", "grants": ["USERS:READ"]},
+    )
+    binding = role.bindings.get()
+    admin_client.post(
+        reverse("admin:kestra_iam_binding_delete", args=[binding.pk]), {"post": "yes"}
+    )
+    admin_client.post(
+        reverse("admin:provisioning_provisioningintegration_delete", args=[integration.pk]),
+        {"post": "yes"},
+    )
+    recorded = [(e.action, e.actor, e.tenant_id) for e in events(actor_type="admin")]
+    assert [a for a, _, _ in recorded] == [
+        "admin.provisioningintegration.add",
+        "admin.provisioningintegration.change",
+        "admin.provisioningintegration.change",
+        "admin.provisioningintegration.change",
+        "admin.role.change",
+        "admin.binding.delete",
+        "admin.provisioningintegration.delete",
+    ]
+    assert {actor for _, actor, _ in recorded} == {"admin"} and {t for _, _, t in recorded} == {
+        "main"
+    }
+    assert (
+        "Rotated the Secret Token"
+        in events(action="admin.provisioningintegration.change")[1].detail
+    )
+    assert all(
+        e.integration_id == integration.pk for e in events(resource_type="provisioningintegration")
+    )
+
+
+def test_commands_are_recorded(tenant):
+    out = StringIO()
+    call_command("integration", "create", "--tenant", "main", "--name", "Cli", "--json", stdout=out)
+    integration_id = json.loads(out.getvalue())["id"]
+    call_command("integration", "disable", integration_id, stdout=StringIO())
+    call_command("integration", "delete", integration_id, stdout=StringIO())
+    recorded = [(e.action, str(e.integration_id)) for e in events(actor_type="command")]
+    assert recorded == [
+        ("command.integration.create", integration_id),
+        ("command.integration.disable", integration_id),
+        ("command.integration.delete", integration_id),
+    ]
+    assert "manage.py" in events(actor_type="command")[0].actor
+
+
+def test_prune(tenant):
+    integration_create(tenant=tenant, name="x")
+    old = AuditEvent.objects.create(action="old", outcome=200, actor_type="admin", actor="a")
+    AuditEvent.objects.filter(pk=old.pk).update(occurred_at=now() - timedelta(days=91))
+    AuditEvent.objects.create(action="new", outcome=200, actor_type="admin", actor="a")
+    out = StringIO()
+    call_command("audit", "prune", "--older-than", "90", stdout=out)
+    assert "Deleted 1 audit event(s)" in out.getvalue()
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["new"]
+    with pytest.raises(CommandError, match="at least 1 day"):
+        call_command("audit", "prune", "--older-than", "0")
+
+
+def test_the_admin_shows_the_trail_read_only_with_filters(admin_client, scim):
+    scim.create_user("shown@example.com")
+    url = reverse("admin:kestra_iam_auditevent_changelist")
+    html = admin_client.get(url).content.decode()
+    assert "scim.users.create" in html and ">Audit<" in admin_client.get("/admin/").content.decode()
+    for query in (
+        "?tenant=main",
+        f"?integration={scim.integration.pk}",
+        "?outcome=success",
+        "?outcome=refused",
+    ):
+        assert admin_client.get(url + query).status_code == 200
+    assert "scim.users.create" not in admin_client.get(url + "?outcome=refused").content.decode()
+    assert admin_client.get(reverse("admin:kestra_iam_auditevent_add")).status_code == 403
+    event = AuditEvent.objects.get()
+    change = admin_client.post(
+        reverse("admin:kestra_iam_auditevent_change", args=[event.pk]), {"action": "forged"}
+    )
+    assert change.status_code == 403
+    assert AuditEvent.objects.get().action == "scim.users.create"
