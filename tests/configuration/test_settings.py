@@ -189,3 +189,11 @@ def test_cache_url(clean_env):
     clean_env.setenv("CACHE_URL", "memcached://x")
     with pytest.raises(ConfigError, match="CACHE_URL scheme 'memcached'"):
         load_settings()
+
+
+def test_gunicorn_access_log_leaves_query_strings_out():
+    config = runpy.run_path(str(ROOT / "kestra_iam" / "gunicorn_conf.py"))
+    assert "%(U)s" in config["access_log_format"]
+    for with_query in ("%(r)s", "%(q)s", "%(u)s"):
+        assert with_query not in config["access_log_format"]
+    assert config["workers"] >= 3
