@@ -32,5 +32,10 @@ run: install
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Performance targets on PostgreSQL under gunicorn (not part of make test): a table and a JSON line.
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kestra_iam_bench
+bench: install-dev
+	$(BIN)/python -m benchmarks.run
+
 lint: install-dev
 	$(BIN)/ruff check .

@@ -101,12 +101,14 @@ def api_token_rotate(
         return api_token_issue(service_account=service_account, lifetime=lifetime)
 
 
-def api_token_authenticate(raw: str, *, related: tuple[str, ...] = ()) -> ApiToken | None:
+def api_token_authenticate(
+    raw: str, *, related: tuple[str, ...] = (), annotations: dict | None = None
+) -> ApiToken | None:
     """The usable token a presented bearer value stands for, or None.
 
     Unknown key ids, wrong secrets, malformed values, revoked and expired tokens all give None,
-    after the same digest work (see `kestra_iam.tokens`). `related` adds `select_related`
-    paths the caller needs, so the token and its principal come in one query.
+    after the same digest work (see `kestra_iam.tokens`). `related` (select_related paths)
+    and `annotations` let a caller fetch what it needs about the principal in the same query.
     """
     parsed = tokens.parse(raw)
     if parsed is None:
@@ -114,6 +116,7 @@ def api_token_authenticate(raw: str, *, related: tuple[str, ...] = ()) -> ApiTok
         return None
     token = (
         ApiToken.objects.select_related("service_account__tenant", *related)
+        .annotate(**(annotations or {}))
         .filter(key_id=parsed.key_id)
         .first()
     )

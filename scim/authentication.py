@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.utils.timezone import now
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -39,19 +40,49 @@ class SCIMPrincipal:
 
     def grants(self) -> dict[str, set[str]]:
         """The service account's permissions in its tenant, through its (namespace-less)
-        role bindings; read once per request so a role edited in the admin applies at once."""
+        role bindings; read on every request, so a role edited in the admin applies at once.
+
+        The usual case — one binding — arrived with the token (see `grant_annotations`);
+        several bindings are read and merged here.
+        """
         if self._grants is None:
+            if getattr(self.token, "binding_count", None) == 1:
+                permissions_list = [self.token.bound_permissions]
+            else:
+                permissions_list = _bindings(self.service_account).values_list(
+                    "role__permissions", flat=True
+                )
             grants: dict[str, set[str]] = {}
-            bindings = Binding.objects.filter(
-                tenant_id=self.service_account.tenant_id,
-                service_account=self.service_account,
-                namespace="",
-            ).values_list("role__permissions", flat=True)
-            for permissions in bindings:
+            for permissions in permissions_list:
                 for resource, actions in (permissions or {}).items():
                     grants.setdefault(resource, set()).update(actions)
             self._grants = grants
         return self._grants
+
+
+def _bindings(service_account) -> QuerySet[Binding]:
+    return Binding.objects.filter(
+        tenant_id=service_account.tenant_id, service_account=service_account, namespace=""
+    )
+
+
+def grant_annotations() -> dict:
+    """Sub-queries that bring the caller's role permissions with its token, in one query."""
+    bindings = Binding.objects.filter(
+        service_account_id=OuterRef("service_account_id"),
+        tenant_id=OuterRef("service_account__tenant_id"),
+        namespace="",
+    )
+    return {
+        "binding_count": Subquery(
+            bindings.order_by()
+            .values("service_account_id")
+            .annotate(n=Count("pk"))
+            .values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        "bound_permissions": Subquery(bindings.order_by("pk").values("role__permissions")[:1]),
+    }
 
 
 class SCIMTokenAuthentication(BaseAuthentication):
@@ -67,7 +98,9 @@ class SCIMTokenAuthentication(BaseAuthentication):
         scheme, _, raw = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             raise AuthenticationFailed()
-        token = api_token_authenticate(raw.strip(), related=("service_account__integration",))
+        token = api_token_authenticate(
+            raw.strip(), related=("service_account__integration",), annotations=grant_annotations()
+        )
         if token is None:
             raise AuthenticationFailed()
         account = token.service_account

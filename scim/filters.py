@@ -41,6 +41,7 @@ class Target:
     case_exact: bool = False
     key: str | None = None
     empty: object = ""
+    also: str | None = None  # a second column; the value is the later of the two (datetimes)
 
 
 @dataclass(frozen=True)
@@ -223,10 +224,27 @@ def _compare_datetime(target: Target, op: str, value: object, written: str) -> Q
         ) from None
     if moment.tzinfo is None:
         raise InvalidFilter(f"{written!r}: the date-time {text!r} needs a time zone (e.g. Z).")
+    if target.also is not None:
+        return _compare_latest(target.lookup, target.also, op, moment, written)
     if op == "eq":
         return Q(**{target.lookup: moment})
     if op in _ORDER_LOOKUPS:
         return Q(**{f"{target.lookup}__{_ORDER_LOOKUPS[op]}": moment})
+    raise InvalidFilter(f"Operator {op!r} is not supported on the date-time {written!r}.")
+
+
+def _compare_latest(a: str, b: str, op: str, moment, written: str) -> Q:
+    """Compare max(a, b) with a moment without computing the maximum in SQL."""
+    if op in ("gt", "ge"):
+        lookup = _ORDER_LOOKUPS[op]
+        return Q(**{f"{a}__{lookup}": moment}) | Q(**{f"{b}__{lookup}": moment})
+    if op in ("lt", "le"):
+        lookup = _ORDER_LOOKUPS[op]
+        return Q(**{f"{a}__{lookup}": moment}) & Q(**{f"{b}__{lookup}": moment})
+    if op == "eq":
+        return (Q(**{a: moment}) & Q(**{f"{b}__lte": moment})) | (
+            Q(**{b: moment}) & Q(**{f"{a}__lte": moment})
+        )
     raise InvalidFilter(f"Operator {op!r} is not supported on the date-time {written!r}.")
 
 

@@ -97,9 +97,14 @@ def _ordering(
 
 
 def _page(queryset: QuerySet, query: ListQuery) -> Page:
-    total = queryset.count()
     offset = query.start_index - 1
     items = list(queryset[offset : offset + query.count]) if query.count else []
+    if items and len(items) < query.count:
+        total = offset + len(items)  # a short, non-empty page is the last: no COUNT needed
+    elif offset == 0 and query.count and not items:
+        total = 0
+    else:
+        total = queryset.order_by().count()
     return Page(total=total, start_index=query.start_index, items=items)
 
 
@@ -110,28 +115,49 @@ def _filtered(queryset: QuerySet, query: ListQuery, filter_map: FilterMap, setti
 
 
 def scim_user_list(
-    *, tenant: Tenant, query: ListQuery, settings: SCIMSettings, values: bool, groups: bool
+    *,
+    tenant: Tenant,
+    query: ListQuery,
+    settings: SCIMSettings,
+    values: bool,
+    groups: bool,
+    manager_names: bool = False,
 ) -> Page:
     queryset = _filtered(
         user_resource.user_queryset(tenant), query, user_resource.FILTER_MAP, settings
     )
-    queryset = queryset.order_by(
-        *_ordering(query, USER_RESOURCE, user_resource.SORT_FIELDS, user_resource.DEFAULT_ORDER)
+    ordering = _ordering(
+        query, USER_RESOURCE, user_resource.SORT_FIELDS, user_resource.DEFAULT_ORDER
     )
-    return _page(user_resource.with_details(queryset, values=values, groups=groups), query)
+    if any(field.lstrip("-") == user_resource.LAST_MODIFIED for field in ordering):
+        queryset = queryset.annotate(
+            **{user_resource.LAST_MODIFIED: user_resource.LAST_MODIFIED_EXPRESSION}
+        )
+    page = _page(queryset.order_by(*ordering), query)
+    user_resource.load_details(
+        page.items, values=values, groups=groups, manager_names=manager_names
+    )
+    return page
 
 
 def scim_user_get(
-    *, tenant: Tenant, user_id: str, values: bool = True, groups: bool = True
+    *,
+    tenant: Tenant,
+    user_id: str,
+    values: bool = True,
+    groups: bool = True,
+    manager_names: bool = False,
 ) -> TenantAccess | None:
     try:
         pk = uuid.UUID(str(user_id))
     except ValueError:
         return None
-    queryset = user_resource.with_details(
-        user_resource.user_queryset(tenant).filter(user_id=pk), values=values, groups=groups
-    )
-    return queryset.first()
+    access = user_resource.user_queryset(tenant).filter(user_id=pk).first()
+    if access is not None:
+        user_resource.load_details(
+            [access], values=values, groups=groups, manager_names=manager_names
+        )
+    return access
 
 
 def scim_group_list(*, tenant: Tenant, query: ListQuery, settings: SCIMSettings) -> Page:

@@ -109,11 +109,15 @@ def _write_profile(user: User, document: dict, manager: User | None) -> bool:
     new_rows = user_resource.value_rows(user, document)
     rows_changed = _rows_differ(user, new_rows)
     if updates or rows_changed:
+        updated_at = now()
         User.objects.filter(pk=user.pk).update(
-            **updates, version=F("version") + 1, updated_at=now()
+            **updates, version=F("version") + 1, updated_at=updated_at
         )
+        # The row is locked by this transaction: keep the instance equal to it without a read.
         for name, value in updates.items():
             setattr(user, name, value)
+        user.version += 1
+        user.updated_at = updated_at
     if rows_changed:
         UserValue.objects.filter(user=user).delete()
         UserValue.objects.bulk_create(new_rows)
@@ -181,6 +185,12 @@ def scim_user_create(
     except IntegrityError:
         # Another request created the same userName (in any case) or access concurrently.
         raise Uniqueness(USER_EXISTS) from None
+    # What the response shows is what was just written: no need to read it back.
+    access.loaded_values = [
+        (row.attribute, row.value, row.type, row.primary, row.display, row.extra)
+        for row in user_resource.value_rows(user, document)
+    ]
+    access.loaded_groups = []  # a new access is in no group yet
     return access
 
 

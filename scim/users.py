@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import OuterRef, Prefetch, QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.db.models.functions import Greatest
 
 from kestra_iam.models import GroupMembership, TenantAccess, User, UserValue
@@ -72,30 +72,59 @@ CLEANER = Cleaner(USER_RESOURCE, MAX_LENGTHS, identifiers=frozenset({"userName"}
 
 
 def user_queryset(tenant) -> QuerySet[TenantAccess]:
-    """The tenant's users: one TenantAccess row each, with the user and its manager joined."""
-    return (
-        TenantAccess.objects.for_tenant(tenant)
-        .select_related("user", "user__manager")
-        .annotate(last_modified=Greatest("updated_at", "user__updated_at"))
-    )
+    """The tenant's users: one TenantAccess row each, with the global user joined."""
+    return TenantAccess.objects.for_tenant(tenant).select_related("user")
 
 
-def with_details(queryset: QuerySet[TenantAccess], *, values: bool, groups: bool):
-    """Prefetch what the response needs: multi-valued attributes, group memberships."""
+VALUE_FIELDS = ("user_id", "attribute", "value", "type", "primary", "display", "extra")
+
+
+def load_details(
+    accesses: list[TenantAccess], *, values: bool, groups: bool, manager_names: bool = False
+) -> None:
+    """Load, in one query each, what rendering needs beyond the rows themselves.
+
+    Plain tuples rather than model instances: a page of 100 users is three queries and no
+    per-row object construction. Attaches `loaded_values`, `loaded_groups` and
+    `manager_name` to each access.
+    """
+    if not accesses:
+        return
+    by_user = {access.user_id: access for access in accesses}
+    for access in accesses:
+        # Not wanted means not shown: an empty list spares the query, and keeps what a
+        # caller already attached (a freshly created user's values).
+        if values or not hasattr(access, "loaded_values"):
+            access.loaded_values = []
+        if groups or not hasattr(access, "loaded_groups"):
+            access.loaded_groups = []
     if values:
-        queryset = queryset.prefetch_related(
-            Prefetch("user__values", queryset=UserValue.objects.order_by("attribute", "position"))
+        rows = (
+            UserValue.objects.filter(user_id__in=list(by_user))
+            .order_by("user_id", "attribute", "position")
+            .values_list(*VALUE_FIELDS)
         )
+        for row in rows:
+            by_user[row[0]].loaded_values.append(row[1:])
     if groups:
-        queryset = queryset.prefetch_related(
-            Prefetch(
-                "memberships",
-                queryset=GroupMembership.objects.select_related("group").order_by(
-                    "group__display_name_key"
-                ),
-            )
+        by_access = {access.pk: access for access in accesses}
+        memberships = (
+            GroupMembership.objects.filter(access_id__in=list(by_access))
+            .order_by("group__display_name_key")
+            .values_list("access_id", "group_id", "group__display_name")
         )
-    return queryset
+        for access_id, group_id, display_name in memberships:
+            by_access[access_id].loaded_groups.append((group_id, display_name))
+    if manager_names:
+        manager_ids = {a.user.manager_id for a in accesses if a.user.manager_id}
+        names = {
+            pk: display or user_name
+            for pk, display, user_name in User.objects.filter(pk__in=manager_ids).values_list(
+                "pk", "display_name", "user_name"
+            )
+        }
+        for access in accesses:
+            access.manager_name = names.get(access.user.manager_id)
 
 
 def _values_of(attribute: str):
@@ -134,7 +163,8 @@ FILTER_MAP = FilterMap(
         "externalid": Target("external_id", case_exact=True),
         "active": Target("active", kind="boolean"),
         "meta.created": Target("user__created_at", kind="datetime"),
-        "meta.lastmodified": Target("last_modified", kind="datetime"),
+        # A user's lastModified is the later of its profile's and its access's.
+        "meta.lastmodified": Target("updated_at", kind="datetime", also="user__updated_at"),
         "username": Target("user__user_name", key="user__user_name_key"),
         **{
             attr.lower(): Target(f"user__{field}")
@@ -164,13 +194,15 @@ FILTER_MAP = FilterMap(
     },
 )
 
+LAST_MODIFIED = "last_modified"  # an annotation, added by the selector when sorting on it
+
 # sortBy: single-valued attributes only (RFC 7644 §3.4.2.3); case-insensitive ones sort by key.
 SORT_FIELDS = {
     "id": "user_id",
     "externalid": "external_id",
     "active": "active",
     "meta.created": "user__created_at",
-    "meta.lastmodified": "last_modified",
+    "meta.lastmodified": LAST_MODIFIED,
     "username": "user__user_name_key",
     **{
         attr.lower(): f"user__{field}" for attr, field in CORE_COLUMNS.items() if attr != "userName"
@@ -178,23 +210,30 @@ SORT_FIELDS = {
     **{f"name.{sub.lower()}": f"user__{field}" for sub, field in NAME_COLUMNS.items()},
     **{attr.lower(): f"user__{field}" for attr, field in ENTERPRISE_COLUMNS.items()},
 }
-DEFAULT_ORDER = ("pk",)  # creation order of the access: stable and index-backed
+DEFAULT_ORDER = ("pk",)
+LAST_MODIFIED_EXPRESSION = Greatest(
+    "updated_at", "user__updated_at"
+)  # creation order of the access: stable and index-backed
 
 
 # --- documents ----------------------------------------------------------------------------------
 
 
-def _element(row: UserValue) -> dict:
-    element = dict(row.extra)
-    for column in VALUE_COLUMNS:
-        value = getattr(row, column)
-        if value not in ("", None):
-            element[column] = value
+def _element(attribute_value: tuple) -> dict:
+    """(value, type, primary, display, extra) → the SCIM value as written."""
+    value, type_, primary, display, extra = attribute_value
+    element = dict(extra)
+    for column, item in zip(VALUE_COLUMNS, (value, type_, primary, display), strict=True):
+        if item not in ("", None):
+            element[column] = item
     return element
 
 
-def user_document(access: TenantAccess, *, values: list[UserValue] | None = None) -> dict:
-    """The user as a canonical document (no id/meta/groups; never the password)."""
+def user_document(access: TenantAccess) -> dict:
+    """The user as a canonical document (no id/meta/groups; never the password).
+
+    Multi-valued attributes come from `load_details` when it ran, else from the database.
+    """
     user = access.user
     document: dict = {}
     for attr, field in CORE_COLUMNS.items():
@@ -209,9 +248,16 @@ def user_document(access: TenantAccess, *, values: list[UserValue] | None = None
         document["externalId"] = access.external_id
     if access.active is not None:
         document["active"] = access.active
+    loaded = getattr(access, "loaded_values", None)
+    if loaded is None:
+        loaded = (
+            UserValue.objects.filter(user=user)
+            .order_by("attribute", "position")
+            .values_list(*VALUE_FIELDS[1:])
+        )
     grouped: dict[str, list[dict]] = defaultdict(list)
-    for row in user.values.all() if values is None else values:
-        grouped[row.attribute].append(_element(row))
+    for attribute, *rest in loaded:
+        grouped[attribute].append(_element(tuple(rest)))
     for attribute in MULTI_VALUED:
         if grouped.get(attribute):
             document[attribute] = grouped[attribute]
@@ -238,20 +284,19 @@ def render_user(access: TenantAccess, *, base_url: str) -> dict:
         manager = enterprise.get("manager")
         if manager is not None:
             manager["$ref"] = f"{base_url}/Users/{user.manager_id}"
-            if user.manager is not None:
-                manager["displayName"] = user.manager.display_name or user.manager.user_name
-    if "memberships" in getattr(access, "_prefetched_objects_cache", {}):
-        groups = [
-            {
-                "value": str(m.group_id),
-                "$ref": f"{base_url}/Groups/{m.group_id}",
-                "display": m.group.display_name,
-                "type": "direct",
-            }
-            for m in access.memberships.all()
-        ]
-        if groups:
-            document["groups"] = groups
+            if getattr(access, "manager_name", None):
+                manager["displayName"] = access.manager_name
+    groups = [
+        {
+            "value": str(group_id),
+            "$ref": f"{base_url}/Groups/{group_id}",
+            "display": display_name,
+            "type": "direct",
+        }
+        for group_id, display_name in getattr(access, "loaded_groups", None) or ()
+    ]
+    if groups:
+        document["groups"] = groups
     last_modified = max(access.updated_at, user.updated_at)
     return {
         "schemas": schemas,

@@ -35,6 +35,7 @@ from scim.patch import parse_operations
 from scim.permissions import HasSCIMProvisionerRole, IntegrationEnabled
 from scim.renderers import SCIMContentNegotiation, SCIMRenderer
 from scim.schema import (
+    ENTERPRISE_SCHEMA,
     GROUP_RESOURCE,
     LIST_RESPONSE_URN,
     RESOURCE_TYPES,
@@ -233,18 +234,18 @@ def _search_params(body: object) -> dict:
 
 
 class UserRenderMixin:
+    def user_projection(self, params: dict | None = None) -> Projection:
+        params = self.params() if params is None else params
+        return Projection.from_params(
+            USER_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
+        )
+
     def user_list(self, params: dict) -> Response:
         settings = scim_settings()
         query = parse_list_query(params, settings)
-        projection = Projection.from_params(
-            USER_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
-        )
+        projection = self.user_projection(params)
         page = scim_user_list(
-            tenant=self.tenant,
-            query=query,
-            settings=settings,
-            values=_wants_values(projection),
-            groups=_wants(projection, "groups"),
+            tenant=self.tenant, query=query, settings=settings, **user_details(projection)
         )
         resources = [
             projection.apply(user_resource.render_user(access, base_url=self.base_url))
@@ -253,11 +254,8 @@ class UserRenderMixin:
         return self.list_response(page, resources)
 
     def render_user_by_id(self, user_id: str) -> dict:
-        params = self.params()
-        projection = Projection.from_params(
-            USER_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
-        )
-        access = scim_user_get(tenant=self.tenant, user_id=user_id)
+        projection = self.user_projection()
+        access = scim_user_get(tenant=self.tenant, user_id=user_id, **user_details(projection))
         return projection.apply(user_resource.render_user(access, base_url=self.base_url))
 
 
@@ -266,8 +264,15 @@ def _wants(projection: Projection, name: str) -> bool:
     return projection.wants("", attribute.name, attribute)
 
 
-def _wants_values(projection: Projection) -> bool:
-    return any(_wants(projection, name) for name in MULTI_VALUED_USER_ATTRIBUTES)
+def user_details(projection: Projection) -> dict:
+    """What to load besides the user rows, from what the response will carry."""
+    manager = ENTERPRISE_SCHEMA.attribute("manager")
+    return {
+        "values": any(_wants(projection, name) for name in MULTI_VALUED_USER_ATTRIBUTES),
+        "groups": _wants(projection, "groups"),
+        "manager_names": projection.wants(ENTERPRISE_SCHEMA.id, "manager", manager)
+        and projection.wants_sub(ENTERPRISE_SCHEMA.id, "manager", manager.sub("displayName")),
+    }
 
 
 class UsersView(UserRenderMixin, SCIMView):
@@ -281,7 +286,11 @@ class UsersView(UserRenderMixin, SCIMView):
         access = scim_user_create(
             tenant=self.tenant, integration=request.auth.integration, document=document
         )
-        return self.resource_response(self.render_user_by_id(str(access.user_id)), status=201)
+        projection = self.user_projection()
+        if user_details(projection)["manager_names"]:
+            user_resource.load_details([access], values=False, groups=False, manager_names=True)
+        resource = projection.apply(user_resource.render_user(access, base_url=self.base_url))
+        return self.resource_response(resource, status=201)
 
 
 class UserSearchView(UserRenderMixin, SCIMView):
@@ -299,16 +308,8 @@ class UserDetailView(UserRenderMixin, SCIMView):
     delete_action = Action.UPDATE
 
     def get(self, request, user_id: str, **kwargs):
-        params = self.params()
-        projection = Projection.from_params(
-            USER_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
-        )
-        access = scim_user_get(
-            tenant=self.tenant,
-            user_id=user_id,
-            values=_wants_values(projection),
-            groups=_wants(projection, "groups"),
-        )
+        projection = self.user_projection()
+        access = scim_user_get(tenant=self.tenant, user_id=user_id, **user_details(projection))
         if access is None:
             raise NotFound()
         version = user_resource.user_version(access)
@@ -509,13 +510,8 @@ class RootSearchView(UserRenderMixin, GroupRenderMixin, SCIMView):
             projection = Projection.from_params(
                 USER_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
             )
-            page = scim_user_list(
-                tenant=self.tenant,
-                query=query,
-                settings=settings,
-                values=render and _wants_values(projection),
-                groups=render and _wants(projection, "groups"),
-            )
+            details = user_details(projection) if render else {"values": False, "groups": False}
+            page = scim_user_list(tenant=self.tenant, query=query, settings=settings, **details)
             if render:
                 page.items[:] = [
                     projection.apply(user_resource.render_user(a, base_url=self.base_url))
