@@ -213,6 +213,7 @@ SCIM = {
     "max_filter_depth": env_int("SCIM_MAX_FILTER_DEPTH", 20, minimum=2),
     "max_filter_comparisons": env_int("SCIM_MAX_FILTER_COMPARISONS", 50, minimum=2),
     "max_body_bytes": env_int("SCIM_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
+    "stream_members_above": env_int("SCIM_STREAM_MEMBERS_ABOVE", 1000, minimum=0),
     # Generous: Microsoft asks for 25 requests/s per tenant; this allows 100/s per integration.
     "rate_limit": _parse_rate(env_str("SCIM_RATE_LIMIT", "1000/10s"), setting="SCIM_RATE_LIMIT"),
 }

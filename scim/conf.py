@@ -19,6 +19,7 @@ class SCIMSettings:
     max_filter_depth: int = 20
     max_filter_comparisons: int = 50
     max_body_bytes: int = 1024 * 1024
+    stream_members_above: int = 1000  # a group read with more members is streamed
     rate_limit: tuple[int, int] = (1000, 10)  # requests per period (s) per integration; 0: off
 
     @property

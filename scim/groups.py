@@ -6,6 +6,7 @@ Members are never rebuilt from a document: PATCH turns member changes into SQL d
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 
 from django.db.models import OuterRef, QuerySet
@@ -110,3 +111,36 @@ def render_group(group: Group, *, base_url: str, members: list[dict] | None) -> 
 
 def group_version(group: Group) -> str:
     return f'W/"{group.version}"'
+
+
+def has_more_members_than(group: Group, limit: int) -> bool:
+    """Whether the group has more than `limit` members, reading at most limit + 1 rows."""
+    return GroupMembership.objects.filter(group=group)[: limit + 1].count() > limit
+
+
+def stream_group(group: Group, *, base_url: str, project) -> Iterator[bytes]:
+    """A group as JSON, its members written a chunk at a time.
+
+    `project` applies the response's projection to a rendered group (with `members` given as an
+    empty list) and to each member; memory stays flat whatever the number of members.
+    """
+    document = project(render_group(group, base_url=base_url, members=[]))
+    if "members" not in document:
+        yield json.dumps(document, separators=(",", ":")).encode()
+        return
+    document.pop("members")
+    head = json.dumps(document, separators=(",", ":"))
+    yield (head[:-1] + ("," if document else "") + '"members":[').encode()
+    separator = ""
+    chunk: list[str] = []
+    for _, user_id, display, user_name in member_rows([group.pk]):
+        member = render_member(user_id, display, user_name, base_url=base_url)
+        chunk.append(
+            json.dumps(project({"members": [member]})["members"][0], separators=(",", ":"))
+        )
+        if len(chunk) >= 1000:
+            yield (separator + ",".join(chunk)).encode()
+            separator, chunk = ",", []
+    if chunk:
+        yield (separator + ",".join(chunk)).encode()
+    yield b"]}"

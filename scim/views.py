@@ -7,7 +7,7 @@ which receive `request.auth.tenant` and nothing else.
 
 from __future__ import annotations
 
-from django.http import HttpResponseNotModified
+from django.http import HttpResponseNotModified, StreamingHttpResponse
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -199,10 +199,15 @@ class SCIMView(APIView):
             }
         )
 
-    def resource_response(self, resource: dict, *, status: int = 200) -> Response:
-        headers = {"ETag": resource["meta"]["version"]} if "meta" in resource else {}
+    def resource_response(
+        self, resource: dict, *, status: int = 200, version: str | None = None
+    ) -> Response:
+        """A single resource, with its ETag even when the projection left `meta` out."""
+        version = version or resource.get("meta", {}).get("version")
+        headers = {"ETag": version} if version else {}
         if status == 201:
-            headers["Location"] = resource["meta"]["location"]
+            endpoint = "Users" if self.scim_resource == Resource.USERS else "Groups"
+            headers["Location"] = f"{self.base_url}/{endpoint}/{resource['id']}"
         return Response(resource, status=status, headers=headers)
 
 
@@ -290,7 +295,9 @@ class UsersView(UserRenderMixin, SCIMView):
         if user_details(projection)["manager_names"]:
             user_resource.load_details([access], values=False, groups=False, manager_names=True)
         resource = projection.apply(user_resource.render_user(access, base_url=self.base_url))
-        return self.resource_response(resource, status=201)
+        return self.resource_response(
+            resource, status=201, version=user_resource.user_version(access)
+        )
 
 
 class UserSearchView(UserRenderMixin, SCIMView):
@@ -316,7 +323,8 @@ class UserDetailView(UserRenderMixin, SCIMView):
         if self.not_modified(version):
             return HttpResponseNotModified(headers={"ETag": version})
         return self.resource_response(
-            projection.apply(user_resource.render_user(access, base_url=self.base_url))
+            projection.apply(user_resource.render_user(access, base_url=self.base_url)),
+            version=version,
         )
 
     def put(self, request, user_id: str, **kwargs):
@@ -384,12 +392,14 @@ class GroupRenderMixin:
         page = scim_group_list(tenant=self.tenant, query=query, settings=settings)
         return self.list_response(page, self.render_groups(page.items, projection))
 
-    def render_one(self, group) -> dict:
+    def group_projection(self) -> Projection:
         params = self.params()
-        projection = Projection.from_params(
+        return Projection.from_params(
             GROUP_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
         )
-        return self.render_groups([group], projection)[0]
+
+    def render_one(self, group) -> dict:
+        return self.render_groups([group], self.group_projection())[0]
 
 
 class GroupsView(GroupRenderMixin, SCIMView):
@@ -401,7 +411,9 @@ class GroupsView(GroupRenderMixin, SCIMView):
     def post(self, request, **kwargs):
         document = group_resource.CLEANER.clean_resource(self.body())
         group = scim_group_create(tenant=self.tenant, document=document)
-        return self.resource_response(self.render_one(group), status=201)
+        return self.resource_response(
+            self.render_one(group), status=201, version=group_resource.group_version(group)
+        )
 
 
 class GroupSearchView(GroupRenderMixin, SCIMView):
@@ -422,7 +434,19 @@ class GroupDetailView(GroupRenderMixin, SCIMView):
         version = group_resource.group_version(group)
         if self.not_modified(version):
             return HttpResponseNotModified(headers={"ETag": version})
-        return self.resource_response(self.render_one(group))
+        projection = self.group_projection()
+        if _wants(projection, "members") and group_resource.has_more_members_than(
+            group, scim_settings().stream_members_above
+        ):
+            # Tens of thousands of members: written out as they are read, in bounded memory.
+            return StreamingHttpResponse(
+                group_resource.stream_group(
+                    group, base_url=self.base_url, project=projection.apply
+                ),
+                content_type=SCIMRenderer.media_type,
+                headers={"ETag": version},
+            )
+        return self.resource_response(self.render_groups([group], projection)[0], version=version)
 
     def put(self, request, group_id: str, **kwargs):
         body = self.body()

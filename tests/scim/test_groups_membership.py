@@ -196,3 +196,32 @@ def test_disable_and_enable_keep_memberships(scim, users):
     scim.patch_ops(f"/Users/{users[0]}", {"op": "Replace", "path": "active", "value": "False"})
     scim.patch_ops(f"/Users/{users[0]}", {"op": "Replace", "path": "active", "value": "True"})
     assert member_ids(scim, group) == [users[0]]
+
+
+def test_large_groups_are_streamed_with_the_same_content(scim, settings):
+    import json
+
+    members = [scim.create_user(f"s{i}@example.com")["id"] for i in range(5)]
+    group = scim.create_group("Streamed", externalId="st", members=[{"value": m} for m in members])
+    small = scim.get(f"/Groups/{group['id']}").json()
+    settings.SCIM = {**settings.SCIM, "stream_members_above": 3}
+    for query, check in [
+        ("", lambda body: body == small),
+        (
+            "?attributes=members.value",
+            lambda body: body["members"] == [{"value": m["value"]} for m in small["members"]],
+        ),
+        (
+            "?attributes=displayName",
+            lambda body: "members" not in body and body["displayName"] == "Streamed",
+        ),
+    ]:
+        response = scim.get(f"/Groups/{group['id']}{query}")
+        assert response.streaming == (query != "?attributes=displayName")
+        body = json.loads(
+            b"".join(response.streaming_content) if response.streaming else response.content
+        )
+        assert check(body), (query, body)
+        assert response["Content-Type"] == "application/scim+json"
+        assert response["ETag"] == small["meta"]["version"]
+    assert "members" not in scim.get(f"/Groups/{group['id']}?excludedAttributes=members").json()

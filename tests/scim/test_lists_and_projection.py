@@ -165,3 +165,14 @@ def test_group_search(scim):
 def test_search_request_must_be_an_object(scim):
     response = scim.post("/Users/.search", ["filter"])
     assert response.status_code == 400 and response.json()["scimType"] == "invalidSyntax"
+
+
+def test_created_resources_carry_location_and_etag_whatever_the_projection(scim):
+    user = scim.post("/Users?attributes=userName", {"userName": "proj@example.com"})
+    assert user.status_code == 201 and set(user.json()) == {"schemas", "id", "userName"}
+    assert user["Location"].endswith(f"/Users/{user.json()['id']}") and user["ETag"]
+    group = scim.post("/Groups?excludedAttributes=meta", {"displayName": "Proj"})
+    assert group.status_code == 201 and "meta" not in group.json()
+    assert group["Location"].endswith(f"/Groups/{group.json()['id']}") and group["ETag"]
+    got = scim.get(f"/Users/{user.json()['id']}?attributes=userName")
+    assert got["ETag"] == scim.get(f"/Users/{user.json()['id']}").json()["meta"]["version"]
