@@ -128,8 +128,15 @@ def run(
     result = Result(name)
     lock = threading.Lock()
     deadline = time.perf_counter() + duration if duration else None
+    failures: list[BaseException] = []
 
     def worker(w: int) -> None:
+        try:
+            work(w)
+        except BaseException as exc:  # a broken scenario must fail the run, not vanish
+            failures.append(exc)
+
+    def work(w: int) -> None:
         client = Client(host, port, token_for(w))
         samples = []
         start = time.perf_counter()
@@ -161,4 +168,6 @@ def run(
     for thread in threads:
         thread.join(timeout=(duration or 600) + 120)
     result.elapsed = time.perf_counter() - began
+    if failures:
+        raise RuntimeError(f"scenario {name!r} failed in a worker") from failures[0]
     return result

@@ -116,13 +116,13 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
-def new_user(name: str, **extra) -> dict:
+def new_user(user_name: str, **extra) -> dict:
     """The body Entra POSTs for a new user."""
     return {
         "schemas": [USER_SCHEMA],
-        "userName": name,
+        "userName": user_name,
         "active": True,
-        "emails": [{"type": "work", "value": name, "primary": True}],
+        "emails": [{"type": "work", "value": user_name, "primary": True}],
         **extra,
     }
 
@@ -464,8 +464,10 @@ def explain_plans() -> dict[str, str]:
         "externalId": 'externalId eq "ext-77777"',
         "emails": 'emails[type eq "work"].value eq "user77777@big.example.com"',
     }.items():
-        queryset = users.user_queryset("big").filter(
-            compile_filter(expression, users.FILTER_MAP, scim_settings().filter_limits)
+        queryset = (
+            users.user_queryset("big")
+            .order_by("pk")
+            .filter(compile_filter(expression, users.FILTER_MAP, scim_settings().filter_limits))
         )
         sql, params = queryset.query.sql_with_params()
         with connection.cursor() as cursor:

@@ -109,19 +109,27 @@ def _write_profile(user: User, document: dict, manager: User | None) -> bool:
     new_rows = user_resource.value_rows(user, document)
     rows_changed = _rows_differ(user, new_rows)
     if updates or rows_changed:
-        updated_at = now()
-        User.objects.filter(pk=user.pk).update(
-            **updates, version=F("version") + 1, updated_at=updated_at
-        )
-        # The row is locked by this transaction: keep the instance equal to it without a read.
-        for name, value in updates.items():
-            setattr(user, name, value)
-        user.version += 1
-        user.updated_at = updated_at
+        _save_new_version(user, updates)
     if rows_changed:
         UserValue.objects.filter(user=user).delete()
         UserValue.objects.bulk_create(new_rows)
     return bool(updates or rows_changed)
+
+
+def _save_new_version(instance: User | Group, changes: dict) -> None:
+    """Write the changed columns and a new version (the resource's ETag).
+
+    The row is locked by the caller's transaction, so the instance is kept equal to it without
+    reading it back.
+    """
+    updated_at = now()
+    type(instance).objects.filter(pk=instance.pk).update(
+        **changes, version=F("version") + 1, updated_at=updated_at
+    )
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    instance.version += 1
+    instance.updated_at = updated_at
 
 
 def _rows_differ(user: User, new_rows: list[UserValue]) -> bool:
@@ -485,15 +493,7 @@ def _update_group(*, tenant: Tenant, group_id: str, if_match: str | None, build)
                 changed_fields["external_id"] = external_id
             members_changed = _apply_member_changes(tenant, group, member_changes)
             if changed_fields or members_changed:
-                updated_at = now()
-                Group.objects.filter(pk=group.pk).update(
-                    **changed_fields, version=F("version") + 1, updated_at=updated_at
-                )
-                # The row is locked by this transaction: its new state is known without a read.
-                for name, value in changed_fields.items():
-                    setattr(group, name, value)
-                group.version += 1
-                group.updated_at = updated_at
+                _save_new_version(group, changed_fields)
     except IntegrityError:
         raise Uniqueness(GROUP_EXISTS) from None
     return group
