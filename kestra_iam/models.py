@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
-from kestra_iam.permissions import Action, Permissions, Resource, normalize_permissions
+from kestra_iam.permissions import normalize_permissions
 from kestra_iam.querysets import TenantScopedQuerySet
 from kestra_iam.text import case_insensitive_key
 from kestra_iam.tokens import TOKEN_PREFIX
@@ -367,13 +367,6 @@ class Role(models.Model):
             self.permissions = normalize_permissions(self.permissions)
         except ValidationError as exc:
             raise ValidationError({"permissions": exc.messages}) from None
-
-    def allows(self, resource: Resource | str, action: Action | str) -> bool:
-        return str(action) in self.permissions.get(str(resource), [])
-
-    @property
-    def permission_set(self) -> Permissions:
-        return normalize_permissions(self.permissions)
 
 
 class ServiceAccount(models.Model):
