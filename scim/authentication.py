@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -66,8 +67,12 @@ def _bindings(service_account) -> QuerySet[Binding]:
     )
 
 
+@functools.cache
 def grant_annotations() -> dict:
-    """Sub-queries that bring the caller's role permissions with its token, in one query."""
+    """Sub-queries that bring the caller's role permissions with its token, in one query.
+
+    Built once: Django copies expressions when it resolves them into a query.
+    """
     bindings = Binding.objects.filter(
         service_account_id=OuterRef("service_account_id"),
         tenant_id=OuterRef("service_account__tenant_id"),
