@@ -106,6 +106,56 @@ def worker_rss(server) -> dict[int, int]:
     return {pid: memory_kb(pid, "VmRSS") for pid in server_pids(server)[1:]}
 
 
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of some processes (from /proc, in seconds)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def busy_seconds() -> float:
+    """CPU time the whole machine spent busy (all cores), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuSplit:
+    """Where the cores went during a scenario: the load generator, the app servers, and the rest
+    (PostgreSQL, whose backends come and go, and the system), as % of one core."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+
+    def __enter__(self):
+        self.began = time.perf_counter()
+        self.start = self._sample()
+        return self
+
+    def _sample(self) -> tuple[float, float, float]:
+        times = os.times()
+        return (times.user + times.system, cpu_seconds(server_pids(self.server)), busy_seconds())
+
+    def __exit__(self, *exc) -> None:
+        wall = time.perf_counter() - self.began
+        end = self._sample()
+        used = [after - before for before, after in zip(self.start, end, strict=True)]
+        generator, app, busy = used
+        self.split = {
+            "load generator": round(100 * generator / wall),
+            "gunicorn": round(100 * app / wall),
+            "postgresql and system": round(100 * (busy - generator - app) / wall),
+            "idle": round(100 * (CORES * wall - busy) / wall),
+        }
+
+
 def peak_rss_mb(server) -> float:
     return round(max(memory_kb(pid, "VmHWM") for pid in server_pids(server)) / 1024, 1)
 
@@ -412,34 +462,21 @@ def main() -> None:
             return request, remember
 
         request, remember = entra_mix("one", mixed[:1])
-        record(
-            load.run(
-                "mix 1 tenant",
-                host,
-                port,
-                lambda w: mixed[0]["token"],
-                request,
-                concurrency=5,
-                duration=30,
-                on_response=remember,
-            ),
-            "mixed load, 1 tenant, c=5",
-        )
+        with CpuSplit(server) as cpu:
+            one = load.run(
+                "mix 1 tenant", host, port, lambda w: mixed[0]["token"], request,
+                concurrency=5, duration=30, on_response=remember,
+            )  # fmt: skip
+        record(one, MIX_ONE)
+        notes[f"CPU % during {MIX_ONE}"] = cpu.split
         request, remember = entra_mix("ten", mixed)
-        record(
-            load.run(
-                "mix 10 tenants",
-                host,
-                port,
-                lambda w: mixed[w // 5]["token"],
-                request,
-                concurrency=50,
-                duration=30,
-                rate_per_worker=5.0,
-                on_response=remember,
-            ),
-            "mixed load, 10 tenants x 25 rps",
-        )
+        with CpuSplit(server) as cpu:
+            ten = load.run(
+                "mix 10 tenants", host, port, lambda w: mixed[w // 5]["token"], request,
+                concurrency=50, duration=30, rate_per_worker=5.0, on_response=remember,
+            )  # fmt: skip
+        record(ten, MIX_TEN)
+        notes[f"CPU % during {MIX_TEN}"] = cpu.split
 
         notes["peak server RSS (MB)"] = peak_rss_mb(server)
     finally:
