@@ -156,6 +156,11 @@ class CpuSplit:
         }
 
 
+def rss_growth_mb(before: dict[int, int], after: dict[int, int]) -> float:
+    """The largest growth of any worker between two `worker_rss` samples."""
+    return round(max(after.get(pid, 0) - rss for pid, rss in before.items()) / 1024, 1)
+
+
 def peak_rss_mb(server) -> float:
     return round(max(memory_kb(pid, "VmHWM") for pid in server_pids(server)) / 1024, 1)
 
@@ -335,12 +340,12 @@ def main() -> None:
             status, _, queries = client.send("PATCH", group_path, patch(op, "members", members))
             seconds = time.perf_counter() - began
             after = worker_rss(server)
-            growth = max((after.get(pid, 0) - rss) for pid, rss in before.items()) / 1024
+            growth = rss_growth_mb(before, after)
             notes[f"PATCH {verb} 10,000 members"] = {
                 "status": status,
                 "seconds": round(seconds, 3),
                 "queries": queries,
-                "rss_growth_mb": round(growth, 1),
+                "rss_growth_mb": growth,
             }
             log(f"PATCH {verb} 10,000 members: {notes[f'PATCH {verb} 10,000 members']}")
         for verb, op in (("add", "add"), ("remove", "Remove")):
@@ -368,9 +373,7 @@ def main() -> None:
         )
         after = worker_rss(server)
         record(gets, "GET 50k-member group")
-        notes["GET 50k group rss_growth_mb"] = round(
-            max((after.get(pid, 0) - rss) for pid, rss in before.items()) / 1024, 1
-        )
+        notes["GET 50k group rss_growth_mb"] = rss_growth_mb(before, after)
 
         def group_page(w, i):
             start = 1 + 100 * ((w * 75 + i) % 10)

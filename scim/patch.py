@@ -141,7 +141,6 @@ class _Target:
     resolved: ResolvedPath
     filter: Expr | None
     sub: Attribute | None
-    written: str
 
     @property
     def attribute(self) -> Attribute:
@@ -258,7 +257,6 @@ class PatchApplier:
 
     def _resolve(self, operation: Operation) -> _Target:
         path = operation.path
-        written = str(path.attr) if path.filter is None else f"{path.attr.attr}[…]"
         if path.attr.attr.lower() == "schemas" and path.attr.uri is None:
             raise Mutability("schemas cannot be changed.")
         resolved = resolve(self.resource, path.attr.uri, path.attr.attr)
@@ -277,7 +275,7 @@ class PatchApplier:
         ):
             name = resolved.dotted if sub is None else f"{resolved.attribute.name}.{sub.name}"
             raise Mutability(f"{name} is read-only.")
-        return _Target(resolved, path.filter, sub, written)
+        return _Target(resolved, path.filter, sub)
 
     def _container(self, document: dict, target: _Target, *, create: bool) -> dict | None:
         if target.resolved.is_extension:

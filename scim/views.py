@@ -7,6 +7,8 @@ which receive `request.auth.tenant` and nothing else.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.http import HttpResponseNotModified, StreamingHttpResponse
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -154,8 +156,10 @@ class SCIMView(APIView):
     def tenant(self):
         return self.request.auth.tenant
 
-    @property
+    @cached_property
     def base_url(self) -> str:
+        """Computed once per request (a view instance serves one request): a list page renders
+        every resource's location from it."""
         integration = self.request.auth.integration
         return public_base_url(self.request) + scim_base_path(
             tenant_id=integration.tenant_id, integration_id=integration.pk
