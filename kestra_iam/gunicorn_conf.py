@@ -5,6 +5,7 @@ Every value can be overridden on the command line or with GUNICORN_CMD_ARGS.
 
 import multiprocessing
 import os
+import sys
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1))
@@ -15,3 +16,16 @@ accesslog = "-"
 # %(U)s is the path without the query string: SCIM filters carry userNames and e-mail
 # addresses (RFC 7644 §7.5.2), which do not belong in access logs.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
+
+
+def on_starting(server) -> None:
+    """Refuse to start several workers that would each count the rate limit on their own."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kestra_iam.settings")
+    from kestra_iam.deployment import rate_limit_problem
+    from kestra_iam.env import exit_on_config_error
+
+    with exit_on_config_error():
+        problem = rate_limit_problem(workers=server.cfg.workers)
+    if problem:
+        print(f"Configuration error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
