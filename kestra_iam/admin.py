@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+import functools
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group as DjangoPermissionGroup
+from django.db import transaction
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from kestra_iam.audit import audit_record
+from kestra_iam.audit import AuditEntry, AuditWriteFailed
 from kestra_iam.forms import RoleForm, UserCreationForm, UserEditForm
 from kestra_iam.models import (
     ApiToken,
@@ -24,15 +28,52 @@ from kestra_iam.models import (
     User,
     UserValue,
 )
+from kestra_iam.ownership import profile_owner
 
 # Django's permission groups would sit next to IAM groups under the same name; admin-site rights
 # are given per user (superuser, staff, permissions) instead.
 admin.site.unregister(DjangoPermissionGroup)
 
 
+AUDIT_FAILED = (
+    "Nothing was saved: the change could not be recorded in the audit trail. Try again; if it "
+    "keeps failing, check the database."
+)
+
+
+def audited_admin_view(view=None, *, failure_url=None):
+    """Run an admin view that writes in one transaction with its audit events.
+
+    If an event cannot be stored, the whole change is rolled back and the admin is told so in
+    plain words, back on the page (or at `failure_url(self, request, *args)`).
+    """
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(self, request, *args, **kwargs):
+            try:
+                with transaction.atomic():
+                    return function(self, request, *args, **kwargs)
+            except AuditWriteFailed:
+                self.message_user(request, AUDIT_FAILED, messages.ERROR)
+                url = failure_url(self, request, *args) if failure_url else None
+                return HttpResponseRedirect(url or request.get_full_path())
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
+
+
 class AuditedAdminMixin:
     """Every add, change and delete made through these admin pages also lands in the audit
-    trail, through the hooks Django's admin already calls for its own history."""
+    trail, through the hooks Django's admin already calls for its own history, in the same
+    transaction as the change."""
+
+    def audit_tenant_id(self, obj) -> str:
+        return getattr(obj, "tenant_id", "") or ""
+
+    def audit_integration_id(self, obj):
+        return None
 
     def _audit(self, request, obj, verb: str, message="") -> None:
         if isinstance(message, list):
@@ -41,21 +82,16 @@ class AuditedAdminMixin:
                 for entry in message
                 for kind, value in entry.items()
             )
-        audit_record(
+        AuditEntry(
             action=f"admin.{obj._meta.model_name}.{verb}",
-            outcome=200,
             actor_type=AuditEvent.ActorType.ADMIN,
             actor=request.user.get_username(),
-            tenant_id=getattr(obj, "tenant_id", "") or "",
+            tenant_id=self.audit_tenant_id(obj),
             integration_id=self.audit_integration_id(obj),
             resource_type=obj._meta.model_name,
             resource_id=str(obj.pk),
             request_id=getattr(request, "request_id", ""),
-            detail=str(message or ""),
-        )
-
-    def audit_integration_id(self, obj):
-        return None
+        ).record(detail=str(message or ""))
 
     def log_addition(self, request, obj, message):
         self._audit(request, obj, "add", message)
@@ -70,6 +106,20 @@ class AuditedAdminMixin:
             self._audit(request, obj, "delete", str(obj))
         return super().log_deletions(request, queryset)
 
+    # Django runs these two in a transaction already; the decorator adds the readable refusal.
+    @audited_admin_view
+    def changeform_view(self, request, *args, **kwargs):
+        return super().changeform_view(request, *args, **kwargs)
+
+    @audited_admin_view
+    def delete_view(self, request, *args, **kwargs):
+        return super().delete_view(request, *args, **kwargs)
+
+    # Bulk actions (delete selected, enable selected …), which Django does not wrap.
+    @audited_admin_view
+    def response_action(self, request, queryset):
+        return super().response_action(request, queryset)
+
 
 class TenantLockedMixin:
     """The tenant is chosen once, at creation; afterwards it is read-only."""
@@ -82,7 +132,7 @@ class TenantLockedMixin:
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("id", "name", "user_count", "group_count", "created_at")
     search_fields = ("id", "name")
     readonly_fields = ("created_at",)
@@ -96,6 +146,9 @@ class TenantAdmin(admin.ModelAdmin):
                 group_count=Count("groups", distinct=True),
             )
         )
+
+    def audit_tenant_id(self, obj) -> str:
+        return obj.pk
 
     def get_readonly_fields(self, request, obj=None):
         # The id is part of every SCIM endpoint URL: it cannot change once issued.
@@ -127,7 +180,7 @@ class UserValueInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     list_display = (
@@ -141,12 +194,13 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active", "accesses__tenant")
     search_fields = ("user_name", "display_name", "name_given_name", "name_family_name", "=id")
     ordering = ("user_name_key",)
-    readonly_fields = ("id", "created_at", "updated_at", "last_login", "version")
+    readonly_fields = ("id", "profile_owner", "created_at", "updated_at", "last_login", "version")
     autocomplete_fields = ("manager",)
     filter_horizontal = ("user_permissions",)
     inlines = (TenantAccessInline, UserValueInline)
     fieldsets = (
         (None, {"fields": ("id", "user_name", "password")}),
+        ("Provisioning", {"fields": ("profile_owner", "site_managed")}),
         (
             "Profile",
             {
@@ -198,13 +252,22 @@ class UserAdmin(DjangoUserAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
 
+    @audited_admin_view
+    def user_change_password(self, request, *args, **kwargs):
+        return super().user_change_password(request, *args, **kwargs)
+
+    @admin.display(description="profile owner")
+    def profile_owner(self, user: User) -> str:
+        """Who may write this user's profile over SCIM (see kestra_iam.ownership)."""
+        return str(profile_owner(user)) if user.pk else "—"
+
     @admin.display(description="tenants")
     def tenant_list(self, user: User) -> str:
         return ", ".join(sorted(access.tenant_id for access in user.accesses.all())) or "—"
 
 
 @admin.register(Group)
-class GroupAdmin(TenantLockedMixin, admin.ModelAdmin):
+class GroupAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     list_display = ("display_name", "tenant", "external_id", "member_count", "created_at")
     list_filter = ("tenant",)
     list_select_related = ("tenant",)
@@ -240,7 +303,7 @@ class GroupAdmin(TenantLockedMixin, admin.ModelAdmin):
 
 
 @admin.register(GroupMembership)
-class GroupMembershipAdmin(admin.ModelAdmin):
+class GroupMembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Reached from a group's page; not listed in the index."""
 
     list_display = ("member", "group", "tenant", "created_at")
@@ -252,6 +315,9 @@ class GroupMembershipAdmin(admin.ModelAdmin):
 
     def get_model_perms(self, request):
         return {}  # hidden from the index and the sidebar
+
+    def audit_tenant_id(self, obj) -> str:
+        return obj.group.tenant_id if obj.group_id else ""
 
     @admin.display(description="user", ordering="access__user__user_name_key")
     def member(self, membership: GroupMembership) -> User:

@@ -1,4 +1,12 @@
-"""The audit trail: one event per write, never on the lock path, never failing the write."""
+"""The audit trail: one event per write, committed with the write it records.
+
+A change and its event are written in the same transaction, so both exist or neither does: a
+worker killed between them, or an event that cannot be inserted, leaves no unrecorded change
+(the write fails instead, and the client retries). Refusals change nothing, so they are recorded
+on a best-effort basis, after the request, and a failure to record one is only logged.
+
+Events hold identifiers and outcomes only: never a token, a password or a request body.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,9 @@ import getpass
 import logging
 import unicodedata
 import uuid
+from dataclasses import dataclass, replace
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 
 from kestra_iam.models import AuditEvent
 
@@ -16,40 +25,81 @@ logger = logging.getLogger(__name__)
 MAX_DETAIL = 512
 
 
-def audit_record(
-    *,
-    action: str,
-    outcome: int,
-    actor_type: str,
-    actor: str,
-    tenant_id: str = "",
-    integration_id: uuid.UUID | str | None = None,
-    resource_type: str = "",
-    resource_id: str = "",
-    request_id: str = "",
-    detail: str = "",
-) -> AuditEvent | None:
-    """Record one event; a failure to write it is logged, not raised.
+class AuditWriteFailed(Exception):
+    """The event of a write could not be stored; the write is rolled back with it."""
 
-    Call it once the write's own transaction has ended (never inside its row locks), with
-    identifiers and outcomes only: never a token, a password or a body.
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who does what to which kind of resource; the outcome and the resource id come later.
+
+    Built where the request is understood (a view, an admin page, a command) and handed to the
+    service that performs the write, which records it inside its own transaction.
     """
-    try:
-        return AuditEvent.objects.create(
-            action=action,
-            outcome=outcome,
-            actor_type=actor_type,
-            actor=printable(actor)[:256],
-            tenant_id=printable(tenant_id or "")[:63],
-            integration_id=integration_id,
-            resource_type=resource_type,
-            resource_id=printable(str(resource_id))[:128],
-            request_id=printable(request_id)[:64],
-            detail=printable(detail)[:MAX_DETAIL],
-        )
-    except DatabaseError:
-        logger.exception("Could not write the audit event %s (%s)", action, request_id)
-        return None
+
+    action: str
+    actor_type: str
+    actor: str
+    tenant_id: str = ""
+    integration_id: uuid.UUID | str | None = None
+    resource_type: str = ""
+    resource_id: str = ""
+    request_id: str = ""
+    outcome: int = 200  # what success answers (201 for a creation, 204 for no content)
+
+    def with_resource(self, resource_id: object) -> AuditEntry:
+        return replace(self, resource_id=str(resource_id))
+
+    def record(self, *, resource_id: object | None = None, detail: str = "") -> AuditEvent:
+        """Store the event of a successful write, in the caller's transaction.
+
+        Raises AuditWriteFailed (inside the transaction, which then rolls back) if the event
+        cannot be stored: a write without its event must not commit.
+        """
+        entry = self if resource_id is None else self.with_resource(resource_id)
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("record() belongs inside the transaction of the write it records")
+        try:
+            return AuditEvent.objects.create(**entry._fields(self.outcome, detail))
+        except DatabaseError as exc:
+            # Raised, not swallowed: the exception takes the whole transaction back with it.
+            logger.error(
+                "Could not write the audit event %s (%s): %s",
+                self.action,
+                self.request_id,
+                type(exc).__name__,
+            )
+            raise AuditWriteFailed(str(exc)) from exc
+
+    def record_refusal(self, *, outcome: int, detail: str = "") -> AuditEvent | None:
+        """Store the event of a refused or failed request; a failure here is logged, not raised.
+
+        Call it outside any transaction: the request changed nothing that could be lost.
+        """
+        try:
+            # Its own transaction (a savepoint if the caller has one), so a failed insert
+            # leaves the connection usable.
+            with transaction.atomic():
+                return AuditEvent.objects.create(**self._fields(outcome, detail))
+        except DatabaseError:
+            logger.exception(
+                "Could not write the audit event %s (%s)", self.action, self.request_id
+            )
+            return None
+
+    def _fields(self, outcome: int, detail: str) -> dict:
+        return {
+            "action": self.action,
+            "outcome": outcome,
+            "actor_type": self.actor_type,
+            "actor": printable(self.actor)[:256],
+            "tenant_id": printable(self.tenant_id or "")[:63],
+            "integration_id": self.integration_id,
+            "resource_type": self.resource_type,
+            "resource_id": printable(str(self.resource_id))[:128],
+            "request_id": printable(self.request_id)[:64],
+            "detail": printable(detail)[:MAX_DETAIL],
+        }
 
 
 def printable(text: str) -> str:

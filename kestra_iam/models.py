@@ -160,6 +160,17 @@ class User(CanonicalKeyMixin, AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(
         "staff status", default=False, help_text="Can log in to this admin site."
     )
+    # Who may write the global profile over SCIM (see `kestra_iam.ownership`): the admin for
+    # users made here, else the tenant whose provisioning holds the oldest access. True by
+    # default so that every way of making a user other than SCIM (admin, createsuperuser,
+    # shell) leaves it out of provisioning's reach.
+    site_managed = models.BooleanField(
+        "profile managed in this admin",
+        default=True,
+        help_text="Provisioning may link this user to tenants but never changes its profile or "
+        "password. Cleared, the tenant with the oldest access owns the profile (or, with no "
+        "access, the next tenant that provisions the user).",
+    )
     is_active = models.BooleanField(
         "active",
         default=True,
@@ -281,6 +292,16 @@ class TenantAccess(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.tenant_id}"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.pk is None or not self.tenant_id:
+            return
+        moved = TenantAccess.objects.filter(pk=self.pk).exclude(tenant_id=self.tenant_id)
+        if moved.exists() and self.memberships.exists():
+            raise ValidationError(
+                {"tenant": "This access has group memberships in its tenant; remove them first."}
+            )
+
 
 class Group(CanonicalKeyMixin, models.Model):
     """A tenant's group of users; `display_name` is unique in the tenant whatever its case."""
@@ -320,7 +341,7 @@ class GroupMembership(models.Model):
 
     Pointing at `TenantAccess` rather than `User` makes "members hold access to the tenant" a
     foreign key: a membership cannot outlive the access, and removing the access removes it.
-    Services check that the access and the group share a tenant.
+    That the access and the group share a tenant is checked by `clean` and by a trigger.
     """
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
@@ -338,6 +359,14 @@ class GroupMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.access.user} in {self.group}"
+
+    def clean(self) -> None:
+        # Also a database trigger (migration 0007), for writes that skip validation.
+        super().clean()
+        if self.group_id and self.access_id and self.group.tenant_id != self.access.tenant_id:
+            raise ValidationError(
+                {"access": "The user's access belongs to another tenant than the group."}
+            )
 
 
 class Role(models.Model):

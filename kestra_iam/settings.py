@@ -216,7 +216,16 @@ SCIM = {
     "stream_members_above": env_int("SCIM_STREAM_MEMBERS_ABOVE", 1000, minimum=0),
     # Generous: Microsoft asks for 25 requests/s per tenant; this allows 100/s per integration.
     "rate_limit": _parse_rate(env_str("SCIM_RATE_LIMIT", "1000/10s"), setting="SCIM_RATE_LIMIT"),
+    # Hashing a password costs hundreds of milliseconds of CPU: at most one a second on average.
+    "password_rate_limit": _parse_rate(
+        env_str("SCIM_PASSWORD_RATE_LIMIT", "60/m"), setting="SCIM_PASSWORD_RATE_LIMIT"
+    ),
+    "max_values": env_int("SCIM_MAX_VALUES", 100, minimum=1),
+    "list_max_members": env_int("SCIM_LIST_MAX_MEMBERS", 10_000, minimum=1),
 }
+# Off: only the tenant owning a user's profile writes it over SCIM (see kestra_iam.ownership).
+# On: every tenant with access does — only for instances whose tenants share one directory.
+SCIM_SHARED_PROFILES = env_bool("SCIM_SHARED_PROFILES", False)
 
 
 def _cache_from_url(url: str) -> dict:

@@ -18,11 +18,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import now
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kestra_iam.admin import AuditedAdminMixin
+from kestra_iam.admin import AuditedAdminMixin, audited_admin_view
 from kestra_iam.models import ApiToken
 from kestra_iam.services import live_tokens
 from provisioning.models import ProvisioningIntegration
@@ -44,6 +45,24 @@ TOKEN_EXPIRY_WARNING = timedelta(days=30)
 
 def _tenancy_enabled() -> bool:
     return settings.KESTRA_TENANTS_ENABLED
+
+
+def _changelist_url(model_admin, request, *args) -> str:
+    return reverse("admin:provisioning_provisioningintegration_changelist")
+
+
+def _change_url(model_admin, request, object_id, *args) -> str:
+    return reverse("admin:provisioning_provisioningintegration_change", args=[object_id])
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    """The posted `next`, if it is a path on this site: never a redirect to somewhere else."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
 
 
 @admin.register(ProvisioningIntegration)
@@ -238,19 +257,18 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     # --- custom views -----------------------------------------------------------------------
 
     @method_decorator(require_POST)
+    @audited_admin_view(failure_url=_changelist_url)
     def toggle_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         integration = self._get_for_change(request, object_id)
         integration_set_enabled(integration=integration, enabled=not integration.enabled)
         state = "enabled" if integration.enabled else "disabled"
         self.log_change(request, integration, [{"changed": {"fields": ["enabled"]}}])
         self.message_user(request, f"“{integration.name}” is now {state}.", messages.SUCCESS)
-        return HttpResponseRedirect(
-            request.POST.get("next")
-            or reverse("admin:provisioning_provisioningintegration_changelist")
-        )
+        return HttpResponseRedirect(_safe_next(request) or _changelist_url(self, request))
 
     @method_decorator(require_POST)
     @method_decorator(never_cache)
+    @audited_admin_view(failure_url=_change_url)
     def rotate_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         integration = self._get_for_change(request, object_id)
         hours = request.POST.get("overlap_hours", "0")
@@ -275,6 +293,7 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         )
 
     @method_decorator(require_POST)
+    @audited_admin_view(failure_url=_change_url)
     def revoke_tokens_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         integration = self._get_for_change(request, object_id)
         count = integration_revoke_tokens(integration=integration)
@@ -301,10 +320,14 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def _set_enabled(self, request, queryset, *, enabled: bool) -> None:
         state = "enabled" if enabled else "disabled"
+        changed = []
         for integration in queryset:
             integration_set_enabled(integration=integration, enabled=enabled)
             self.log_change(request, integration, [{"changed": {"fields": ["enabled"]}}])
-            self.message_user(request, f"“{integration.name}” is now {state}.", messages.SUCCESS)
+            changed.append(integration.name)
+        # Told once all of them (and their audit events) are written: the action is atomic.
+        for name in changed:
+            self.message_user(request, f"“{name}” is now {state}.", messages.SUCCESS)
 
     def _get_for_change(self, request: HttpRequest, object_id: str) -> ProvisioningIntegration:
         integration = self.get_object(request, object_id)

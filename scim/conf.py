@@ -21,6 +21,9 @@ class SCIMSettings:
     max_body_bytes: int = 1024 * 1024
     stream_members_above: int = 1000  # a group read with more members is streamed
     rate_limit: tuple[int, int] = (1000, 10)  # requests per period (s) per integration; 0: off
+    password_rate_limit: tuple[int, int] = (60, 60)  # requests that set a password, likewise
+    max_values: int = 100  # values of one multi-valued user attribute (emails, …)
+    list_max_members: int = 10_000  # members rendered in one page of a group list
 
     @property
     def filter_limits(self) -> Limits:

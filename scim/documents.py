@@ -13,7 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from scim.exceptions import InvalidSyntax, InvalidValue
+from scim.conf import scim_settings
+from scim.exceptions import InvalidSyntax, InvalidValue, TooMany
 from scim.expressions import ExpressionError, parse_attribute_list
 from scim.schema import COMMON_ATTRIBUTES, RESOURCE_TYPES, Attribute, ResourceType, resolve
 
@@ -80,6 +81,17 @@ class Cleaner:
     max_lengths: dict[str, int]
     binary_max_length: int = 16384
     identifiers: frozenset[str] = field(default_factory=frozenset)  # e.g. userName
+    # Whether multi-valued attributes hold at most `SCIM_MAX_VALUES` values (users' emails,
+    # phone numbers …; a group's members are bounded by `SCIM_MAX_MEMBERS` instead).
+    limit_values: bool = False
+
+    def check_value_count(self, attribute: Attribute, count: int, *, where: str) -> None:
+        """Refuse more values than a multi-valued attribute may hold (`400 tooMany`)."""
+        if not self.limit_values:
+            return
+        limit = scim_settings().max_values
+        if count > limit:
+            raise TooMany(f"{where} has {count} values; at most {limit} are accepted.")
 
     def clean_value(
         self, attribute: Attribute, value: object, *, where: str, dotted: str
@@ -90,6 +102,7 @@ class Cleaner:
         if attribute.multi_valued:
             if not isinstance(value, list):
                 raise InvalidValue(f"{where} must be an array.")
+            self.check_value_count(attribute, len(value), where=where)
             items = []
             for index, item in enumerate(value):
                 cleaned = self.clean_single(

@@ -16,6 +16,7 @@ from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from kestra_iam.audit import AuditWriteFailed
 from scim.schema import ERROR_URN
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,11 @@ class TooMany(SCIMError):
     scim_type = "tooMany"
 
 
+class Forbidden(SCIMError):
+    status = 403
+    default_detail = "This request is not allowed."
+
+
 class Uniqueness(SCIMError):
     status = 409
     scim_type = "uniqueness"
@@ -84,6 +90,13 @@ class PreconditionFailed(SCIMError):
 class PayloadTooLarge(SCIMError):
     status = 413
     scim_type = "tooMany"
+
+
+class TooManyRequests(SCIMError):
+    status = 429
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
 class NotImplementedFeature(SCIMError):
@@ -141,6 +154,14 @@ def scim_exception_handler(exc: Exception, context: dict) -> Response:
         )
     if isinstance(exc, drf.APIException):
         return error_response(exc.status_code, str(exc.detail))
+    if isinstance(exc, AuditWriteFailed):
+        # The write was rolled back with its event: nothing changed, so the client may retry.
+        return error_response(
+            503,
+            "The change could not be recorded in the audit trail, so it was not made; retry "
+            "shortly.",
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, IntegrityError):
         # Services map the conflicts they expect; this catches a race they did not foresee.
         logger.warning("Integrity error reached the SCIM handler: %s", exc)

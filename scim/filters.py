@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -42,6 +42,9 @@ class Target:
     key: str | None = None
     empty: object = ""
     also: str | None = None  # a second column; the value is the later of the two (datetimes)
+    # A condition the row must meet for the attribute to have a value at all for this caller
+    # (a manager counts only if it is visible in the tenant).
+    only_if: object = None
 
 
 @dataclass(frozen=True)
@@ -167,12 +170,17 @@ class _Compiler:
 
 
 def _compare(target: Target, op: str, value: object, written: str) -> Q:
+    if op == "ne":
+        return ~_compare(target, "eq", value, written)
+    condition = _compare_value(target, op, value, written)
+    return condition & Q(target.only_if) if target.only_if is not None else condition
+
+
+def _compare_value(target: Target, op: str, value: object, written: str) -> Q:
     if op == "pr":
         if target.kind in ("fk", "uuid", "boolean", "datetime"):
             return Q(**{f"{target.lookup}__isnull": False})
         return ~Q(**{target.lookup: target.empty}) & Q(**{f"{target.lookup}__isnull": False})
-    if op == "ne":
-        return ~_compare(target, "eq", value, written)
     if target.kind == "boolean":
         return _compare_boolean(target, op, value, written)
     if target.kind == "datetime":
@@ -224,6 +232,12 @@ def _compare_datetime(target: Target, op: str, value: object, written: str) -> Q
         ) from None
     if moment.tzinfo is None:
         raise InvalidFilter(f"{written!r}: the date-time {text!r} needs a time zone (e.g. Z).")
+    try:
+        # Stored in UTC: a moment that has no UTC equivalent (year 1 at +14:00) matches
+        # nothing any database could hold, and is refused the same way on each of them.
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidFilter(f"{written!r}: the date-time {text!r} is out of range.") from None
     if target.also is not None:
         return _compare_latest(target.lookup, target.also, op, moment, written)
     if op == "eq":

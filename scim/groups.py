@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
-from django.db.models import OuterRef, QuerySet
+from django.db.models import Count, OuterRef, QuerySet
 
 from kestra_iam.models import Group, GroupMembership
 from scim.documents import Cleaner
@@ -79,6 +79,17 @@ def member_rows(group_ids: Iterable) -> Iterator[tuple]:
     return rows.iterator(chunk_size=2000)
 
 
+def member_counts(group_ids: list) -> dict:
+    """{group id: number of members} for some groups, in one aggregate query."""
+    return dict(
+        GroupMembership.objects.filter(group_id__in=group_ids)
+        .order_by()
+        .values("group_id")
+        .annotate(n=Count("pk"))
+        .values_list("group_id", "n")
+    )
+
+
 def render_member(user_id, display_name: str, user_name: str, *, base_url: str) -> dict:
     return {
         "value": str(user_id),
@@ -116,6 +127,21 @@ def group_version(group: Group) -> str:
 def has_more_members_than(group: Group, limit: int) -> bool:
     """Whether the group has more than `limit` members, reading at most limit + 1 rows."""
     return GroupMembership.objects.filter(group=group)[: limit + 1].count() > limit
+
+
+def stream_list(envelope: dict, resources: list) -> Iterator[bytes]:
+    """A ListResponse written out piece by piece: each resource is a rendered document or an
+    iterator of JSON bytes (a streamed group)."""
+    head = json.dumps({**envelope, "Resources": []}, separators=(",", ":"))
+    yield head[: -len("]}")].encode()
+    for index, resource in enumerate(resources):
+        if index:
+            yield b","
+        if isinstance(resource, dict):
+            yield json.dumps(resource, separators=(",", ":")).encode()
+        else:
+            yield from resource
+    yield b"]}"
 
 
 def stream_group(group: Group, *, base_url: str, project) -> Iterator[bytes]:

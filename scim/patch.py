@@ -18,6 +18,7 @@ Tolerances, each listed in `normalise` and each unambiguous for RFC clients:
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 
 from scim.documents import Cleaner
@@ -175,10 +176,19 @@ class PatchApplier:
             member_count += len(change.ids)
         if member_count > self.max_members:
             raise TooMany(f"At most {self.max_members} members can change in one PATCH request.")
+        self._check_value_counts(result.document)
         for attribute in self.resource.schema.attributes:
             if attribute.required and attribute.name not in result.document:
                 raise InvalidValue(f"{attribute.name} is required and cannot be removed.")
         return result
+
+    def _check_value_counts(self, document: dict) -> None:
+        for schema in self.resource.schemas:
+            container = document if schema is self.resource.schema else document.get(schema.id)
+            for attribute in schema.attributes if isinstance(container, dict) else ():
+                values = container.get(attribute.name)
+                if attribute.multi_valued and isinstance(values, list):
+                    self.cleaner.check_value_count(attribute, len(values), where=attribute.name)
 
     # -- normalisation: the one place for client quirks --
 
@@ -360,11 +370,7 @@ class PatchApplier:
         elif attribute.multi_valued:
             cleaned = self._clean(attribute, value, where=where, dotted=attribute.name) or []
             if operation.op == "add":
-                merged = list(container.get(attribute.name) or [])
-                for item in cleaned:
-                    if item not in merged:
-                        merged.append(item)
-                cleaned = merged
+                cleaned = _union(container.get(attribute.name) or [], cleaned)
             _store(container, attribute.name, _single_primary(cleaned))
         elif attribute.is_complex:
             cleaned = self._clean(attribute, value, where=where, dotted=attribute.name)
@@ -439,11 +445,13 @@ class PatchApplier:
         if target.filter is None and target.sub is None:
             if attribute.multi_valued and operation.has_value and value not in (None, [], ""):
                 # Entra: `Remove` of `members`/`emails` with a list of values removes those.
-                wanted = value if isinstance(value, list) else [value]
+                wanted = {
+                    _identity(_value_of(w)) for w in (value if isinstance(value, list) else [value])
+                }
                 keep = [
                     element
                     for element in container[attribute.name]
-                    if not any(_same_value(element, w) for w in wanted)
+                    if _value_of(element) is None or _identity(_value_of(element)) not in wanted
                 ]
                 _store(container, attribute.name, keep or None)
             elif (
@@ -568,10 +576,63 @@ def _single_primary(elements: list, keep: int | None = None) -> list:
     ]
 
 
+def _value_of(element: object) -> object:
+    """The `value` of a complex value (any case of the key), or a simple value itself."""
+    return _get(element, "value") if isinstance(element, dict) else element
+
+
 def _same_value(element: object, wanted: object) -> bool:
-    ours = element.get("value") if isinstance(element, dict) else element
-    theirs = _get(wanted, "value") if isinstance(wanted, dict) else wanted
-    return ours is not None and ours == theirs
+    ours = _value_of(element)
+    return ours is not None and ours == _value_of(wanted)
+
+
+def _identity(item: object) -> str:
+    """A hashable stand-in for a JSON value, equal for equal values whatever the key order."""
+    return json.dumps(item, sort_keys=True, default=str)
+
+
+def _union(current: list, added: list) -> list:
+    """`current` followed by the `added` values it does not hold yet: linear, not quadratic,
+    whatever the number of values."""
+    seen = {_identity(item) for item in current}
+    merged = list(current)
+    for item in added:
+        key = _identity(item)
+        if key not in seen:
+            seen.add(key)
+            merged.append(item)
+    return merged
+
+
+def password_values(operations: list[Operation]) -> list[str]:
+    """Every string a PATCH could set as the password, found without applying it.
+
+    Lets the caller hash them before any row is locked. Over-approximates on purpose (any
+    string under a `password` key, at any depth): hashing one string too many is harmless.
+    """
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and key.lower() == "password" and isinstance(item, str):
+                    found.append(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for operation in operations:
+        if operation.op == "remove":
+            continue
+        path = operation.path
+        if path is not None and path.attr.attr.lower() == "password":
+            if isinstance(operation.value, str):
+                found.append(operation.value)
+        else:
+            walk(operation.value)
+    return list(dict.fromkeys(found))
 
 
 # --- value filters evaluated in memory ----------------------------------------------------------

@@ -16,6 +16,8 @@ from scim.expressions import ExpressionError, parse_attribute_list
 from scim.filters import FilterMap, compile_filter
 from scim.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceType, resolve
 
+MAX_START_INDEX = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class ListQuery:
@@ -42,6 +44,9 @@ def parse_list_query(params: dict, settings: SCIMSettings) -> ListQuery:
     the advertised maximum are clamped. Values that are not integers are refused.
     """
     start = _integer(params.get("startIndex"), "startIndex")
+    if start is not None and start > MAX_START_INDEX:
+        # Beyond any result set this service can hold, and beyond what SQLite's OFFSET takes.
+        raise InvalidValue(f"startIndex must be at most {MAX_START_INDEX}.")
     count = _integer(params.get("count"), "count")
     sort_order = params.get("sortOrder")
     if sort_order is not None and str(sort_order).lower() not in ("ascending", "descending"):
@@ -121,7 +126,7 @@ def scim_user_list(
     settings: SCIMSettings,
     values: bool,
     groups: bool,
-    manager_names: bool = False,
+    managers: bool = False,
 ) -> Page:
     queryset = _filtered(
         user_resource.user_queryset(tenant), query, user_resource.FILTER_MAP, settings
@@ -134,9 +139,7 @@ def scim_user_list(
             **{user_resource.LAST_MODIFIED: user_resource.LAST_MODIFIED_EXPRESSION}
         )
     page = _page(queryset.order_by(*ordering), query)
-    user_resource.load_details(
-        page.items, values=values, groups=groups, manager_names=manager_names
-    )
+    user_resource.load_details(page.items, values=values, groups=groups, managers=managers)
     return page
 
 
@@ -146,7 +149,7 @@ def scim_user_get(
     user_id: str,
     values: bool = True,
     groups: bool = True,
-    manager_names: bool = False,
+    managers: bool = False,
 ) -> TenantAccess | None:
     try:
         pk = uuid.UUID(str(user_id))
@@ -154,20 +157,34 @@ def scim_user_get(
         return None
     access = user_resource.user_queryset(tenant).filter(user_id=pk).first()
     if access is not None:
-        user_resource.load_details(
-            [access], values=values, groups=groups, manager_names=manager_names
-        )
+        user_resource.load_details([access], values=values, groups=groups, managers=managers)
     return access
 
 
-def scim_group_list(*, tenant: Tenant, query: ListQuery, settings: SCIMSettings) -> Page:
+def scim_group_list(
+    *, tenant: Tenant, query: ListQuery, settings: SCIMSettings, members: bool = False
+) -> Page:
+    """A page of groups. With `members` (the response will list them), the page also ends
+    once it holds `list_max_members` members, so a page of large groups stays bounded in size
+    and memory; it always holds at least one group, and `member_count` is set on each."""
     queryset = _filtered(
         group_resource.group_queryset(tenant), query, group_resource.FILTER_MAP, settings
     )
     queryset = queryset.order_by(
         *_ordering(query, GROUP_RESOURCE, group_resource.SORT_FIELDS, group_resource.DEFAULT_ORDER)
     )
-    return _page(queryset, query)
+    page = _page(queryset, query)
+    if members and page.items:
+        counts = group_resource.member_counts([group.pk for group in page.items])
+        kept, total = [], 0
+        for group in page.items:
+            group.member_count = counts.get(group.pk, 0)
+            if kept and total + group.member_count > settings.list_max_members:
+                break
+            kept.append(group)
+            total += group.member_count
+        page = Page(total=page.total, start_index=page.start_index, items=kept)
+    return page
 
 
 def scim_group_get(*, tenant: Tenant, group_id: str) -> Group | None:

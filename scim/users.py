@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Greatest
 
 from kestra_iam.models import GroupMembership, TenantAccess, User, UserValue
@@ -65,7 +65,9 @@ MAX_LENGTHS = {
     **{f"{attr}.type": UserValue._meta.get_field("type").max_length for attr in MULTI_VALUED},
     **{f"{attr}.display": UserValue._meta.get_field("display").max_length for attr in MULTI_VALUED},
 }
-CLEANER = Cleaner(USER_RESOURCE, MAX_LENGTHS, identifiers=frozenset({"userName"}))
+CLEANER = Cleaner(
+    USER_RESOURCE, MAX_LENGTHS, identifiers=frozenset({"userName"}), limit_values=True
+)
 
 
 # --- querying -----------------------------------------------------------------------------------
@@ -80,27 +82,33 @@ VALUE_FIELDS = ("user_id", "attribute", "value", "type", "primary", "display", "
 
 
 def load_details(
-    accesses: list[TenantAccess], *, values: bool, groups: bool, manager_names: bool = False
+    accesses: list[TenantAccess], *, values: bool, groups: bool, managers: bool = False
 ) -> None:
     """Load, in one query each, what rendering needs beyond the rows themselves.
 
     Plain tuples rather than model instances: a page of 100 users is three queries and no
     per-row object construction. Attaches `loaded_values`, `loaded_groups` and
-    `manager_name` to each access.
+    `visible_manager` to each access. Values already attached (a freshly created user's) are
+    kept. A manager is visible only if it has access to the tenant the accesses belong to:
+    another tenant's people are neither shown nor named.
     """
     if not accesses:
         return
     by_user = {access.user_id: access for access in accesses}
     for access in accesses:
-        # Not wanted means not shown: an empty list spares the query, and keeps what a
-        # caller already attached (a freshly created user's values).
-        if values or not hasattr(access, "loaded_values"):
-            access.loaded_values = []
+        # Not wanted means not shown: an empty list spares the query.
+        if not hasattr(access, "loaded_values"):
+            access.loaded_values = [] if not values else None
         if groups or not hasattr(access, "loaded_groups"):
             access.loaded_groups = []
-    if values:
+        access.visible_manager = None
+    missing_values = [a.user_id for a in accesses if a.loaded_values is None]
+    if missing_values:
+        for access in accesses:
+            if access.loaded_values is None:
+                access.loaded_values = []
         rows = (
-            UserValue.objects.filter(user_id__in=list(by_user))
+            UserValue.objects.filter(user_id__in=missing_values)
             .order_by("user_id", "attribute", "position")
             .values_list(*VALUE_FIELDS)
         )
@@ -115,16 +123,18 @@ def load_details(
         )
         for access_id, group_id, display_name in memberships:
             by_access[access_id].loaded_groups.append((group_id, display_name))
-    if manager_names:
-        manager_ids = {a.user.manager_id for a in accesses if a.user.manager_id}
-        names = {
+    manager_ids = {a.user.manager_id for a in accesses if a.user.manager_id}
+    if managers and manager_ids:
+        visible = {
             pk: display or user_name
-            for pk, display, user_name in User.objects.filter(pk__in=manager_ids).values_list(
-                "pk", "display_name", "user_name"
-            )
+            for pk, display, user_name in TenantAccess.objects.for_tenant(accesses[0].tenant_id)
+            .filter(user_id__in=manager_ids)
+            .values_list("user_id", "user__display_name", "user__user_name")
         }
         for access in accesses:
-            access.manager_name = names.get(access.user.manager_id)
+            manager_id = access.user.manager_id
+            if manager_id in visible:
+                access.visible_manager = (manager_id, visible[manager_id])
 
 
 def _values_of(attribute: str):
@@ -152,6 +162,13 @@ def _value_targets(attribute: str) -> dict[str, Target]:
     return targets
 
 
+MANAGER_VISIBLE = Exists(
+    TenantAccess.objects.filter(
+        tenant_id=OuterRef("tenant_id"), user_id=OuterRef("user__manager_id")
+    )
+)
+
+
 def _memberships(outer: OuterRef) -> QuerySet:
     return GroupMembership.objects.filter(access_id=outer)
 
@@ -173,8 +190,12 @@ FILTER_MAP = FilterMap(
         },
         **{f"name.{sub.lower()}": Target(f"user__{field}") for sub, field in NAME_COLUMNS.items()},
         **{attr.lower(): Target(f"user__{field}") for attr, field in ENTERPRISE_COLUMNS.items()},
-        "manager.value": Target("user__manager_id", kind="fk", case_exact=True, empty=None),
-        "manager.displayname": Target("user__manager__display_name"),
+        # Only a manager with access to the tenant counts: another tenant's people are not
+        # matched, so a filter cannot reveal them.
+        "manager.value": Target(
+            "user__manager_id", kind="fk", case_exact=True, empty=None, only_if=MANAGER_VISIBLE
+        ),
+        "manager.displayname": Target("user__manager__display_name", only_if=MANAGER_VISIBLE),
     },
     collections={
         **{
@@ -230,10 +251,8 @@ def _element(attribute_value: tuple) -> dict:
 
 
 def user_document(access: TenantAccess) -> dict:
-    """The user as a canonical document (no id/meta/groups; never the password).
-
-    Multi-valued attributes come from `load_details` when it ran, else from the database.
-    """
+    """The user as the access's tenant sees it, as a canonical document (no id/meta/groups;
+    never the password). Needs `load_details` to have run."""
     user = access.user
     document: dict = {}
     for attr, field in CORE_COLUMNS.items():
@@ -248,15 +267,8 @@ def user_document(access: TenantAccess) -> dict:
         document["externalId"] = access.external_id
     if access.active is not None:
         document["active"] = access.active
-    loaded = getattr(access, "loaded_values", None)
-    if loaded is None:
-        loaded = (
-            UserValue.objects.filter(user=user)
-            .order_by("attribute", "position")
-            .values_list(*VALUE_FIELDS[1:])
-        )
     grouped: dict[str, list[dict]] = defaultdict(list)
-    for attribute, *rest in loaded:
+    for attribute, *rest in access.loaded_values:
         grouped[attribute].append(_element(tuple(rest)))
     for attribute in MULTI_VALUED:
         if grouped.get(attribute):
@@ -266,8 +278,8 @@ def user_document(access: TenantAccess) -> dict:
         for attr, field in ENTERPRISE_COLUMNS.items()
         if getattr(user, field)
     }
-    if user.manager_id:
-        enterprise["manager"] = {"value": str(user.manager_id)}
+    if access.visible_manager is not None:
+        enterprise["manager"] = {"value": str(access.visible_manager[0])}
     if enterprise:
         document[ENTERPRISE_URN] = enterprise
     return document
@@ -283,9 +295,9 @@ def render_user(access: TenantAccess, *, base_url: str) -> dict:
         schemas.append(ENTERPRISE_URN)
         manager = enterprise.get("manager")
         if manager is not None:
-            manager["$ref"] = f"{base_url}/Users/{user.manager_id}"
-            if getattr(access, "manager_name", None):
-                manager["displayName"] = access.manager_name
+            manager_id, manager_name = access.visible_manager
+            manager["$ref"] = f"{base_url}/Users/{manager_id}"
+            manager["displayName"] = manager_name
     groups = [
         {
             "value": str(group_id),

@@ -14,13 +14,13 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kestra_iam.audit import audit_record
+from kestra_iam.audit import AuditEntry
 from kestra_iam.models import AuditEvent
 from kestra_iam.permissions import Action, Resource
 from provisioning.selectors import public_base_url, scim_base_path
 from scim import groups as group_resource
 from scim import users as user_resource
-from scim.authentication import SCIMTokenAuthentication
+from scim.authentication import SCIMPrincipal, SCIMTokenAuthentication
 from scim.conf import scim_settings
 from scim.documents import Projection
 from scim.exceptions import (
@@ -33,7 +33,7 @@ from scim.exceptions import (
     scim_exception_handler,
 )
 from scim.parsers import JSONParser, SCIMJSONParser
-from scim.patch import parse_operations
+from scim.patch import parse_operations, password_values
 from scim.permissions import HasSCIMProvisionerRole, IntegrationEnabled
 from scim.renderers import SCIMContentNegotiation, SCIMRenderer
 from scim.schema import (
@@ -56,6 +56,7 @@ from scim.selectors import (
     scim_user_list,
 )
 from scim.services import (
+    hash_password,
     scim_group_create,
     scim_group_delete,
     scim_group_patch,
@@ -65,7 +66,7 @@ from scim.services import (
     scim_user_patch,
     scim_user_replace,
 )
-from scim.throttling import IntegrationRateThrottle
+from scim.throttling import IntegrationRateThrottle, check_password_rate
 
 WRITE_VERBS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 QUERY_PARAMETERS = (
@@ -92,48 +93,54 @@ class SCIMView(APIView):
 
     scim_resource: Resource | None = None  # what the role must grant; None for discovery
     delete_action = Action.DELETE
+    is_search = False  # a POST that reads (/.search)
+    principal: SCIMPrincipal | None = None  # set once the token is authenticated
 
     def get_exception_handler(self):
         return scim_exception_handler
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        self.audit(request, response, kwargs)
+        if response.status_code >= 400:
+            self.audit_refusal(request, response, kwargs)
         return response
 
-    def audit(self, request, response, kwargs: dict) -> None:
-        """One audit event per SCIM write by an authenticated integration, success or not.
+    def perform_authentication(self, request) -> None:
+        super().perform_authentication(request)
+        self.principal = request.auth
 
-        Written after the service's transaction has ended: never inside its row locks.
-        """
-        principal = getattr(request, "_auth", None)
+    def audit_entry(self, *, outcome: int = 200) -> AuditEntry | None:
+        """The audit event of this request's write, for the service to record in its
+        transaction; None for requests that are not writes (reads, searches, discovery) and
+        for requests that never authenticated."""
+        request = self.request
+        principal = self.principal
         verb = WRITE_VERBS.get(request.method)
-        if (
-            principal is None
-            or verb is None
-            or self.scim_resource is None
-            or getattr(self, "is_search", False)
-        ):
-            return
-        resource_id = kwargs.get("user_id") or kwargs.get("group_id") or ""
-        data = getattr(response, "data", None)
-        if not resource_id and response.status_code == 201 and isinstance(data, dict):
-            resource_id = data.get("id", "")
-        detail = (
-            data.get("detail", "") if isinstance(data, dict) and response.status_code >= 400 else ""
-        )
-        audit_record(
+        if principal is None or verb is None or self.scim_resource is None or self.is_search:
+            return None
+        return AuditEntry(
             action=f"scim.{self.scim_resource.value.lower()}.{verb}",
-            outcome=response.status_code,
             actor_type=AuditEvent.ActorType.SERVICE_ACCOUNT,
             actor=principal.service_account.name,
             tenant_id=principal.service_account.tenant_id,
             integration_id=principal.integration.pk,
             resource_type=self.scim_resource.value,
-            resource_id=resource_id,
+            resource_id=self.kwargs.get("user_id") or self.kwargs.get("group_id") or "",
             request_id=getattr(request._request, "request_id", ""),
-            detail=detail,
+            outcome=outcome,
         )
+
+    def audit_refusal(self, request, response, kwargs: dict) -> None:
+        """A refused or failed write is recorded after the request: it changed nothing.
+
+        Successful writes are recorded by their service, in the write's own transaction.
+        """
+        entry = self.audit_entry()
+        if entry is None:
+            return
+        data = getattr(response, "data", None)
+        detail = data.get("detail", "") if isinstance(data, dict) else ""
+        entry.record_refusal(outcome=response.status_code, detail=detail)
 
     def required_permission(self, request) -> tuple[Resource, Action] | None:
         if self.scim_resource is None or not hasattr(self, request.method.lower()):
@@ -146,7 +153,7 @@ class SCIMView(APIView):
             "PATCH": Action.UPDATE,
             "DELETE": self.delete_action,
         }.get(request.method)
-        if getattr(self, "is_search", False):
+        if self.is_search:
             action = Action.READ
         return (self.scim_resource, action) if action else None
 
@@ -182,6 +189,15 @@ class SCIMView(APIView):
             raise InvalidSyntax("The request needs a JSON body.")
         return self.request.data
 
+    def password_hashes(self, passwords) -> dict[str, str]:
+        """Hash the passwords a write carries before any row is locked, within the
+        integration's password budget (hashing is slow on purpose)."""
+        wanted = [p for p in passwords if isinstance(p, str)]
+        if not wanted:
+            return {}
+        check_password_rate(self.principal)
+        return {password: hash_password(password) for password in wanted}
+
     def if_match(self) -> str | None:
         return self.request.headers.get("If-Match")
 
@@ -192,15 +208,18 @@ class SCIMView(APIView):
         candidates = {t.strip().removeprefix("W/") for t in tags.split(",")}
         return "*" in candidates or version.removeprefix("W/") in candidates
 
-    def list_response(self, page, resources: list[dict]) -> Response:
-        return Response(
-            {
-                "schemas": [LIST_RESPONSE_URN],
-                "totalResults": page.total,
-                "startIndex": page.start_index,
-                "itemsPerPage": len(resources),
-                "Resources": resources,
-            }
+    def list_response(self, page, resources: list) -> Response | StreamingHttpResponse:
+        """A ListResponse; streamed when a resource is itself a stream (a large group)."""
+        envelope = {
+            "schemas": [LIST_RESPONSE_URN],
+            "totalResults": page.total,
+            "startIndex": page.start_index,
+            "itemsPerPage": len(resources),
+        }
+        if all(isinstance(resource, dict) for resource in resources):
+            return Response({**envelope, "Resources": resources})
+        return StreamingHttpResponse(
+            group_resource.stream_list(envelope, resources), content_type=SCIMRenderer.media_type
         )
 
     def resource_response(
@@ -279,8 +298,7 @@ def user_details(projection: Projection) -> dict:
     return {
         "values": any(_wants(projection, name) for name in MULTI_VALUED_USER_ATTRIBUTES),
         "groups": _wants(projection, "groups"),
-        "manager_names": projection.wants(ENTERPRISE_SCHEMA.id, "manager", manager)
-        and projection.wants_sub(ENTERPRISE_SCHEMA.id, "manager", manager.sub("displayName")),
+        "managers": projection.wants(ENTERPRISE_SCHEMA.id, "manager", manager),
     }
 
 
@@ -293,11 +311,18 @@ class UsersView(UserRenderMixin, SCIMView):
     def post(self, request, **kwargs):
         document = user_resource.CLEANER.clean_resource(self.body())
         access = scim_user_create(
-            tenant=self.tenant, integration=request.auth.integration, document=document
+            tenant=self.tenant,
+            integration=request.auth.integration,
+            document=document,
+            password_hashes=self.password_hashes([document.get("password")]),
+            audit=self.audit_entry(outcome=201),
         )
         projection = self.user_projection()
-        if user_details(projection)["manager_names"]:
-            user_resource.load_details([access], values=False, groups=False, manager_names=True)
+        details = user_details(projection)
+        # A linked user shows its stored profile, which may not be what the body said.
+        user_resource.load_details(
+            [access], values=details["values"], groups=False, managers=details["managers"]
+        )
         resource = projection.apply(user_resource.render_user(access, base_url=self.base_url))
         return self.resource_response(
             resource, status=201, version=user_resource.user_version(access)
@@ -336,7 +361,12 @@ class UserDetailView(UserRenderMixin, SCIMView):
         _refuse_id_change(body, user_id)
         document = user_resource.CLEANER.clean_resource(body)
         scim_user_replace(
-            tenant=self.tenant, user_id=user_id, document=document, if_match=self.if_match()
+            tenant=self.tenant,
+            user_id=user_id,
+            document=document,
+            if_match=self.if_match(),
+            password_hashes=self.password_hashes([document.get("password")]),
+            audit=self.audit_entry(),
         )
         return self.resource_response(self.render_user_by_id(user_id))
 
@@ -346,12 +376,22 @@ class UserDetailView(UserRenderMixin, SCIMView):
             self.body(), max_operations=settings.max_operations, limits=settings.filter_limits
         )
         scim_user_patch(
-            tenant=self.tenant, user_id=user_id, operations=operations, if_match=self.if_match()
+            tenant=self.tenant,
+            user_id=user_id,
+            operations=operations,
+            if_match=self.if_match(),
+            password_hashes=self.password_hashes(password_values(operations)),
+            audit=self.audit_entry(),
         )
         return self.resource_response(self.render_user_by_id(user_id))
 
     def delete(self, request, user_id: str, **kwargs):
-        scim_user_delete(tenant=self.tenant, user_id=user_id, if_match=self.if_match())
+        scim_user_delete(
+            tenant=self.tenant,
+            user_id=user_id,
+            if_match=self.if_match(),
+            audit=self.audit_entry(outcome=204),
+        )
         return Response(status=204)
 
 
@@ -366,18 +406,36 @@ def _refuse_id_change(body: object, resource_id: str) -> None:
 
 
 class GroupRenderMixin:
-    def render_groups(self, groups: list, projection: Projection) -> list[dict]:
+    def render_groups(
+        self, groups: list, projection: Projection, *, stream_above: int | None = None
+    ) -> list:
+        """The groups as SCIM documents, members read in one query.
+
+        With `stream_above` (list pages, whose groups carry `member_count`), a group with more
+        members than that is given as an iterator of JSON bytes instead, written out as its
+        members are read.
+        """
+        with_members = _wants(projection, "members")
+        streamed = {
+            group.pk
+            for group in groups
+            if with_members and stream_above is not None and group.member_count > stream_above
+        }
         members: dict | None = None
-        if _wants(projection, "members") and groups:
-            members = {group.pk: [] for group in groups}
-            for group_id, user_id, display, user_name in group_resource.member_rows(members):
+        if with_members:
+            members = {group.pk: [] for group in groups if group.pk not in streamed}
+            for group_id, user_id, display, user_name in (
+                group_resource.member_rows(members) if members else ()
+            ):
                 members[group_id].append(
                     group_resource.render_member(
                         user_id, display, user_name, base_url=self.base_url
                     )
                 )
         return [
-            projection.apply(
+            group_resource.stream_group(group, base_url=self.base_url, project=projection.apply)
+            if group.pk in streamed
+            else projection.apply(
                 group_resource.render_group(
                     group,
                     base_url=self.base_url,
@@ -387,14 +445,27 @@ class GroupRenderMixin:
             for group in groups
         ]
 
+    def group_page(self, query: ListQuery, settings, projection: Projection) -> Page:
+        """A page of groups, rendered; bounded in members when the response lists them."""
+        page = scim_group_list(
+            tenant=self.tenant,
+            query=query,
+            settings=settings,
+            members=_wants(projection, "members"),
+        )
+        rendered = self.render_groups(
+            page.items, projection, stream_above=settings.stream_members_above
+        )
+        return Page(total=page.total, start_index=page.start_index, items=rendered)
+
     def group_list(self, params: dict) -> Response:
         settings = scim_settings()
         query = parse_list_query(params, settings)
         projection = Projection.from_params(
             GROUP_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
         )
-        page = scim_group_list(tenant=self.tenant, query=query, settings=settings)
-        return self.list_response(page, self.render_groups(page.items, projection))
+        page = self.group_page(query, settings, projection)
+        return self.list_response(page, page.items)
 
     def group_projection(self) -> Projection:
         params = self.params()
@@ -414,7 +485,9 @@ class GroupsView(GroupRenderMixin, SCIMView):
 
     def post(self, request, **kwargs):
         document = group_resource.CLEANER.clean_resource(self.body())
-        group = scim_group_create(tenant=self.tenant, document=document)
+        group = scim_group_create(
+            tenant=self.tenant, document=document, audit=self.audit_entry(outcome=201)
+        )
         return self.resource_response(
             self.render_one(group), status=201, version=group_resource.group_version(group)
         )
@@ -457,7 +530,11 @@ class GroupDetailView(GroupRenderMixin, SCIMView):
         _refuse_id_change(body, group_id)
         document = group_resource.CLEANER.clean_resource(body)
         group = scim_group_replace(
-            tenant=self.tenant, group_id=group_id, document=document, if_match=self.if_match()
+            tenant=self.tenant,
+            group_id=group_id,
+            document=document,
+            if_match=self.if_match(),
+            audit=self.audit_entry(),
         )
         return self.resource_response(self.render_one(group))
 
@@ -466,17 +543,27 @@ class GroupDetailView(GroupRenderMixin, SCIMView):
         operations = parse_operations(
             self.body(), max_operations=settings.max_operations, limits=settings.filter_limits
         )
-        group = scim_group_patch(
-            tenant=self.tenant, group_id=group_id, operations=operations, if_match=self.if_match()
-        )
         params = self.params()
-        if "attributes" in params or "excludedAttributes" in params:
-            return self.resource_response(self.render_one(group))
         # Entra ID expects 204 and a group's member list can be huge: no body unless asked.
+        with_body = "attributes" in params or "excludedAttributes" in params
+        group = scim_group_patch(
+            tenant=self.tenant,
+            group_id=group_id,
+            operations=operations,
+            if_match=self.if_match(),
+            audit=self.audit_entry(outcome=200 if with_body else 204),
+        )
+        if with_body:
+            return self.resource_response(self.render_one(group))
         return Response(status=204, headers={"ETag": group_resource.group_version(group)})
 
     def delete(self, request, group_id: str, **kwargs):
-        scim_group_delete(tenant=self.tenant, group_id=group_id, if_match=self.if_match())
+        scim_group_delete(
+            tenant=self.tenant,
+            group_id=group_id,
+            if_match=self.if_match(),
+            audit=self.audit_entry(outcome=204),
+        )
         return Response(status=204)
 
 
@@ -549,10 +636,9 @@ class RootSearchView(UserRenderMixin, GroupRenderMixin, SCIMView):
         projection = Projection.from_params(
             GROUP_RESOURCE, params.get("attributes"), params.get("excludedAttributes")
         )
-        page = scim_group_list(tenant=self.tenant, query=query, settings=settings)
         if render:
-            page.items[:] = self.render_groups(page.items, projection)
-        return page
+            return self.group_page(query, settings, projection)
+        return scim_group_list(tenant=self.tenant, query=query, settings=settings)
 
 
 # --- Discovery ----------------------------------------------------------------------------------

@@ -141,3 +141,35 @@ def test_django_permission_groups_are_not_offered_next_to_iam_groups(admin_clien
     html = admin_client.get("/admin/").content.decode()
     assert "Authentication and Authorization" not in html
     assert html.count(">Groups</a>") == 1
+
+
+def test_the_membership_admin_refuses_a_member_of_another_tenant(admin_client):
+    from kestra_iam.models import GroupMembership
+    from tests.factories import GroupFactory, TenantAccessFactory
+
+    group = GroupFactory()
+    stranger = TenantAccessFactory()
+    response = admin_client.post(
+        reverse("admin:kestra_iam_groupmembership_add"),
+        {"group": group.pk, "access": stranger.pk},
+    )
+    assert response.status_code == 200  # the form again, with the reason
+    assert "belongs to another tenant than the group" in response.content.decode()
+    assert not GroupMembership.objects.exists()
+
+
+def test_the_user_page_shows_the_profile_owner(admin_client, tenant):
+    from tests.factories import TenantAccessFactory, UserFactory
+
+    made_here = UserFactory()
+    page = admin_client.get(reverse("admin:kestra_iam_user_change", args=[made_here.pk]))
+    assert "this site (managed in the admin)" in page.content.decode()
+    provisioned = UserFactory(site_managed=False)
+    TenantAccessFactory(user=provisioned, tenant=tenant)
+    page = admin_client.get(reverse("admin:kestra_iam_user_change", args=[provisioned.pk]))
+    assert "tenant main" in page.content.decode()
+    orphan = UserFactory(site_managed=False)
+    page = admin_client.get(reverse("admin:kestra_iam_user_change", args=[orphan.pk]))
+    assert "nobody: the next tenant that provisions this user takes it over" in (
+        page.content.decode()
+    )

@@ -6,12 +6,12 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.timezone import now
 
-from kestra_iam.models import AuditEvent, Role
+from kestra_iam.models import AuditEvent, Group, Role, Tenant, TenantAccess, User
 from provisioning.services import integration_create
 
 pytestmark = pytest.mark.django_db
@@ -76,8 +76,12 @@ def test_the_request_id_is_returned_and_can_come_from_a_proxy(scim):
     )
     assert response["X-Request-ID"] == "proxy-req-42"
     assert events()[0].request_id == "proxy-req-42"
-    odd = scim.get("/Users", HTTP_X_REQUEST_ID="bad id with spaces")
-    assert odd["X-Request-ID"] != "bad id with spaces" and len(odd["X-Request-ID"]) == 32
+    for odd_id in ("bad id with spaces", "x" * 65, "line\nbreak", "<script>"):
+        odd = scim.get("/Users", HTTP_X_REQUEST_ID=odd_id)
+        assert odd["X-Request-ID"] != odd_id and len(odd["X-Request-ID"]) == 32
+    longest = "r" * 64
+    scim.post("/Users", {"userName": "rid2@example.com"}, HTTP_X_REQUEST_ID=longest)
+    assert events()[-1].request_id == longest
 
 
 def test_no_secret_ever_reaches_the_trail(scim):
@@ -91,7 +95,7 @@ def test_no_secret_ever_reaches_the_trail(scim):
         assert secret not in text
 
 
-def test_auditing_costs_one_query_and_runs_outside_the_transaction(scim, monkeypatch):
+def test_auditing_costs_one_query_inside_the_write_transaction(scim, monkeypatch):
     import kestra_iam.audit as audit
 
     seen = []
@@ -103,25 +107,83 @@ def test_auditing_costs_one_query_and_runs_outside_the_transaction(scim, monkeyp
 
     monkeypatch.setattr(audit.AuditEvent.objects, "create", spy)
     group = scim.create_group("Locks")
+    outside = len(connection.atomic_blocks)  # the test's own transaction
     with CaptureQueriesContext(connection) as context:
         scim.patch_ops(
             f"/Groups/{group['id']}", {"op": "replace", "path": "displayName", "value": "Locks 2"}
         )
     inserts = [q for q in context.captured_queries if "kestra_iam_auditevent" in q["sql"]]
     assert len(inserts) == 1
-    # The test runs inside its own transaction; the service's must be closed by then.
-    assert seen == [len(connection.atomic_blocks)] * 2
+    # Written in the service's transaction, one level inside the test's.
+    assert seen == [outside + 1, outside + 1]
 
 
-def test_a_broken_audit_sink_does_not_stop_provisioning(scim, monkeypatch):
-    import kestra_iam.audit as audit
+def break_the_audit_trail() -> None:
+    """From now on the database refuses every audit event, as a full disk or a lost table
+    would. DDL inside the test's transaction: it is rolled back with the test."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN RAISE EXCEPTION 'audit storage unavailable'; END $$"
+            )
+            cursor.execute(
+                "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON kestra_iam_auditevent "
+                "FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON kestra_iam_auditevent "
+                "BEGIN SELECT RAISE(ABORT, 'audit storage unavailable'); END"
+            )
 
-    def broken(**kwargs):
-        raise DatabaseError("disk full")
 
-    monkeypatch.setattr(audit.AuditEvent.objects, "create", broken)
-    monkeypatch.setattr(audit.logger, "exception", lambda *a, **k: None)
-    assert scim.post("/Users", {"userName": "still@example.com"}).status_code == 201
+def test_a_scim_write_whose_event_cannot_be_stored_is_not_made(scim):
+    user = scim.create_user("kept@example.com", title="Before")
+    break_the_audit_trail()
+    created = scim.post("/Users", {"userName": "lost@example.com"})
+    assert created.status_code == 503 and created["Retry-After"]
+    assert "not made" in created.json()["detail"]
+    patched = scim.patch_ops(
+        f"/Users/{user['id']}", {"op": "replace", "path": "title", "value": "After"}
+    )
+    assert patched.status_code == 503
+    assert scim.post("/Groups", {"displayName": "Lost"}).status_code == 503
+    assert scim.delete(f"/Users/{user['id']}").status_code == 503
+    # Neither the changes nor their events exist.
+    assert not User.objects.filter(user_name="lost@example.com").exists()
+    assert User.objects.get(pk=user["id"]).title == "Before"
+    assert TenantAccess.objects.filter(user_id=user["id"]).exists()
+    assert not Group.objects.exists()
+    assert [e.action for e in events()] == ["scim.users.create"]  # the one before the fault
+
+
+def test_an_admin_change_whose_event_cannot_be_stored_is_not_made(admin_client, tenant):
+    break_the_audit_trail()
+    response = admin_client.post(
+        reverse("admin:kestra_iam_tenant_add"), {"id": "lost", "name": "Lost"}, follow=True
+    )
+    assert "Nothing was saved" in response.content.decode()
+    assert not Tenant.objects.filter(pk="lost").exists()
+    role = Role.objects.create(tenant=tenant, name="Kept")
+    response = admin_client.post(
+        reverse("admin:kestra_iam_role_delete", args=[role.pk]), {"post": "yes"}, follow=True
+    )
+    assert "Nothing was saved" in response.content.decode()
+    assert Role.objects.filter(pk=role.pk).exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_command_whose_event_cannot_be_stored_changes_nothing_and_prints_no_token(tenant):
+    break_the_audit_trail()
+    out = StringIO()
+    with pytest.raises(CommandError, match="Nothing was changed"):
+        call_command("integration", "create", "--tenant", "main", "--name", "Cli", stdout=out)
+    assert out.getvalue() == ""  # no Secret Token for an integration that does not exist
+    assert not tenant.integrations.exists()
+    with pytest.raises(CommandError, match="Nothing was changed"):
+        call_command("tenant", "create", "lost", stdout=StringIO())
+    assert not Tenant.objects.filter(pk="lost").exists()
 
 
 def test_admin_changes_to_integrations_roles_bindings_and_tokens(admin_client, tenant):
@@ -175,13 +237,41 @@ def test_admin_changes_to_integrations_roles_bindings_and_tokens(admin_client, t
     )
 
 
+def test_admin_changes_to_tenants_users_and_groups_are_recorded(admin_client, tenant):
+    admin_client.post(reverse("admin:kestra_iam_tenant_add"), {"id": "acme", "name": "Acme"})
+    person = User.objects.create_user("person@example.com")
+    change = reverse("admin:kestra_iam_user_change", args=[person.pk])
+    form = admin_client.get(change).context["adminform"].form
+    data = {
+        **{k: v for k, v in form.initial.items() if v is not None and k != "user_permissions"},
+        "is_staff": "on",
+        "accesses-TOTAL_FORMS": "0",
+        "accesses-INITIAL_FORMS": "0",
+        "values-TOTAL_FORMS": "0",
+        "values-INITIAL_FORMS": "0",
+    }
+    data.pop("password", None)
+    response = admin_client.post(change, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    group = Group.objects.create(tenant=tenant, display_name="Team")
+    admin_client.post(reverse("admin:kestra_iam_group_delete", args=[group.pk]), {"post": "yes"})
+    recorded = [(e.action, e.tenant_id, e.detail) for e in events(actor_type="admin")]
+    assert recorded[0][:2] == ("admin.tenant.add", "acme")
+    assert recorded[1][0] == "admin.user.change" and "Staff status" in recorded[1][2]
+    assert recorded[2][:2] == ("admin.group.delete", "main")
+
+
 def test_commands_are_recorded(tenant):
     out = StringIO()
     call_command("integration", "create", "--tenant", "main", "--name", "Cli", "--json", stdout=out)
     integration_id = json.loads(out.getvalue())["id"]
     call_command("integration", "disable", integration_id, stdout=StringIO())
     call_command("integration", "delete", integration_id, stdout=StringIO())
+    call_command("tenant", "create", "acme", stdout=StringIO())
     recorded = [(e.action, str(e.integration_id)) for e in events(actor_type="command")]
+    assert recorded[-1] == ("command.tenant.create", "None")
+    assert events(action="command.tenant.create")[0].tenant_id == "acme"
+    recorded = recorded[:-1]
     assert recorded == [
         ("command.integration.create", integration_id),
         ("command.integration.disable", integration_id),

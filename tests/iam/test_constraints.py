@@ -143,3 +143,37 @@ def test_binding_across_tenants_is_refused_by_validation():
     with pytest.raises(ValidationError) as excinfo:
         binding.full_clean()
     assert "role" in excinfo.value.message_dict
+
+
+def test_a_membership_across_tenants_is_refused_by_the_model_and_the_database():
+    from kestra_iam.models import GroupMembership
+
+    group = GroupFactory()
+    stranger = TenantAccessFactory()  # an access to another tenant
+    membership = GroupMembership(group=group, access=stranger)
+    with pytest.raises(ValidationError, match="another tenant"):
+        membership.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        membership.save()  # skipping validation: the trigger refuses it
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GroupMembership.objects.bulk_create([GroupMembership(group=group, access=stranger)])
+    kept = GroupMembershipFactory(group=group)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GroupMembership.objects.filter(pk=kept.pk).update(access=stranger)
+    assert list(GroupMembership.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_a_group_or_access_with_members_cannot_move_to_another_tenant():
+    membership = GroupMembershipFactory()
+    elsewhere = TenantFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Group.objects.filter(pk=membership.group_id).update(tenant=elsewhere)
+    access = membership.access
+    with pytest.raises(IntegrityError), transaction.atomic():
+        type(access).objects.filter(pk=access.pk).update(tenant=elsewhere)
+    access.tenant = elsewhere
+    with pytest.raises(ValidationError, match="remove them first"):
+        access.full_clean()
+    # Without members, moving is allowed (the admin can correct a mistaken tenant).
+    lone = TenantAccessFactory()
+    type(lone).objects.filter(pk=lone.pk).update(tenant=elsewhere)

@@ -103,6 +103,23 @@ def test_list_shows_the_columns_and_toggles_from_the_list(admin_client, tenant):
     assert integration.enabled is True
 
 
+@pytest.mark.parametrize(
+    "posted, expected",
+    [
+        ("/admin/provisioning/", "/admin/provisioning/"),
+        ("https://evil.example/phish", None),
+        ("//evil.example/phish", None),
+        ("javascript:alert(1)", None),
+    ],
+)
+def test_toggle_returns_only_to_pages_of_this_site(admin_client, tenant, posted, expected):
+    integration = integration_create(tenant=tenant, name="Entra ID").integration
+    toggle = reverse("admin:provisioning_provisioningintegration_toggle", args=[integration.pk])
+    response = admin_client.post(toggle, {"next": posted})
+    assert response.status_code == 302
+    assert response["Location"] == (expected or reverse(LIST))
+
+
 def test_toggle_refuses_get(admin_client, tenant):
     integration = integration_create(tenant=tenant, name="Entra ID").integration
     toggle = reverse("admin:provisioning_provisioningintegration_toggle", args=[integration.pk])

@@ -203,6 +203,9 @@ def test_like_wildcards_match_literally(scim, existing, filter_text):
         "((((",
         '"unbalanced',
         'emails pr"',
+        # Moments with no UTC equivalent: no database could store them.
+        'meta.created gt "0001-01-01T00:00:00+14:00"',
+        'meta.lastModified lt "9999-12-31T23:59:59-14:00"',
     ],
 )
 def test_hostile_filters_are_invalid_filter(scim, existing, filter_text):
@@ -219,6 +222,15 @@ def test_hostile_filters_are_invalid_filter(scim, existing, filter_text):
 def test_bad_ids_are_404(scim, existing, identifier):
     for path in (f"/Users/{quote(identifier, safe='')}", f"/Groups/{quote(identifier, safe='')}"):
         refused(scim.get(path), 404)
+
+
+@pytest.mark.parametrize("start", ["99999999999999999999", "2147483648", str(2**63)])
+def test_a_start_index_beyond_any_result_set_is_invalid(scim, existing, start):
+    for path in ("/Users", "/Groups"):
+        response = refused(scim.get(f"{path}?startIndex={start}"), 400, "invalidValue")
+        assert "startIndex" in response["detail"]
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "startIndex": start}
+    refused(scim.post("/Users/.search", body), 400, "invalidValue")
 
 
 # --- PATCH --------------------------------------------------------------------------------------

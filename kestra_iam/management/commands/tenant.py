@@ -2,13 +2,14 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from kestra_iam.management.audited import AuditedCommand
 from kestra_iam.models import Tenant
 from kestra_iam.services import DomainError, tenant_create
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create and list tenants."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,13 +24,14 @@ class Command(BaseCommand):
     def handle(self, *args, action: str, **options) -> None:
         if action == "create":
             try:
-                tenant = tenant_create(tenant_id=options["tenant_id"], name=options["name"])
+                self.run_audited(
+                    lambda: self.create(options),
+                    action="command.tenant.create",
+                    resource_type="tenant",
+                    tenant_id=lambda tenant: tenant.pk,
+                )
             except DomainError as exc:
                 raise CommandError(str(exc)) from None
-            if options["json"]:
-                self.stdout.write(json.dumps(tenant_as_dict(tenant)))
-            else:
-                self.stdout.write(f"Tenant '{tenant.id}' created.")
             return
         tenants = Tenant.objects.all()
         if options["json"]:
@@ -37,6 +39,14 @@ class Command(BaseCommand):
             return
         for tenant in tenants:
             self.stdout.write(f"{tenant.id}\t{tenant.name}")
+
+    def create(self, options: dict) -> Tenant:
+        tenant = tenant_create(tenant_id=options["tenant_id"], name=options["name"])
+        if options["json"]:
+            self.stdout.write(json.dumps(tenant_as_dict(tenant)))
+        else:
+            self.stdout.write(f"Tenant '{tenant.id}' created.")
+        return tenant
 
 
 def tenant_as_dict(tenant: Tenant) -> dict:

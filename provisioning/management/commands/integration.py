@@ -16,10 +16,10 @@ import json
 from datetime import timedelta
 from types import SimpleNamespace
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from kestra_iam.audit import audit_record, command_actor
-from kestra_iam.models import AuditEvent, Tenant
+from kestra_iam.management.audited import AuditedCommand
+from kestra_iam.models import Tenant
 from kestra_iam.services import DomainError
 from provisioning.models import ProvisioningIntegration
 from provisioning.selectors import integration_endpoint, integration_get, integration_list
@@ -32,7 +32,7 @@ from provisioning.services import (
 )
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Create, list, enable, disable, rotate the token of, and delete provisioning integrations."
     )
@@ -82,20 +82,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, **options) -> None:
         try:
-            integration = getattr(self, "do_" + action.replace("-", "_"))(options)
+            self.run_audited(
+                lambda: getattr(self, "do_" + action.replace("-", "_"))(options),
+                action=f"command.integration.{action}",
+                resource_type="provisioningintegration",
+                tenant_id=lambda integration: integration.tenant_id,
+                integration_id=lambda integration: integration.pk,
+            )
         except DomainError as exc:
             raise CommandError(str(exc)) from None
-        if integration is not None:  # a write: leave a trace in the audit trail
-            audit_record(
-                action=f"command.integration.{action}",
-                outcome=200,
-                actor_type=AuditEvent.ActorType.COMMAND,
-                actor=command_actor(),
-                tenant_id=integration.tenant_id,
-                integration_id=integration.pk,
-                resource_type="provisioningintegration",
-                resource_id=str(integration.pk),
-            )
 
     # --- sub-commands -------------------------------------------------------------------------
 
