@@ -497,6 +497,7 @@ def explain_plans() -> dict[str, str]:
     from scim import users
     from scim.conf import scim_settings
     from scim.filters import compile_filter
+    from scim.selectors import scim_user_queryset
 
     plans = {}
     for label, expression in {
@@ -505,7 +506,7 @@ def explain_plans() -> dict[str, str]:
         "emails": 'emails[type eq "work"].value eq "user77777@big.example.com"',
     }.items():
         queryset = (
-            users.user_queryset("big")
+            scim_user_queryset("big")
             .order_by("pk")
             .filter(compile_filter(expression, users.FILTER_MAP, scim_settings().filter_limits))
         )

@@ -59,7 +59,7 @@ def env_bool(name: str, default: bool) -> bool:
     return default if value is None else parse_bool(value, setting=name)
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(name: str, default: int | None, *, minimum: int | None = None) -> int | None:
     value = _raw(name)
     if value is None:
         return default

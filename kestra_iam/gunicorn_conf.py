@@ -21,11 +21,15 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-re
 def on_starting(server) -> None:
     """Refuse to start several workers that would each count the rate limit on their own."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kestra_iam.settings")
-    from kestra_iam.deployment import rate_limit_problem
+    import django
+
     from kestra_iam.env import exit_on_config_error
 
     with exit_on_config_error():
-        problem = rate_limit_problem(workers=server.cfg.workers)
+        django.setup()
+    from scim.throttling import process_local_counter_problem
+
+    problem = process_local_counter_problem(workers=server.cfg.workers)
     if problem:
         print(f"Configuration error: {problem}", file=sys.stderr)
         raise SystemExit(2)

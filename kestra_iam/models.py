@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
-from kestra_iam.permissions import normalize_permissions
+from kestra_iam.permissions import normalise_permissions
 from kestra_iam.querysets import TenantScopedQuerySet
 from kestra_iam.text import case_insensitive_key
 from kestra_iam.tokens import TOKEN_PREFIX
@@ -393,7 +393,7 @@ class Role(models.Model):
 
     def clean(self) -> None:
         try:
-            self.permissions = normalize_permissions(self.permissions)
+            self.permissions = normalise_permissions(self.permissions)
         except ValidationError as exc:
             raise ValidationError({"permissions": exc.messages}) from None
 

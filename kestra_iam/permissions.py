@@ -32,7 +32,7 @@ class Action(models.TextChoices):
 Permissions = dict[str, list[str]]
 
 
-def normalize_permissions(raw: object) -> Permissions:
+def normalise_permissions(raw: object) -> Permissions:
     """Validate `{resource: [actions]}` and return it in canonical order without duplicates.
 
     Raises ValidationError naming the first unknown resource or action, so an admin form or a
@@ -69,4 +69,4 @@ def permissions_from_pairs(pairs: Iterable[str]) -> Permissions:
     for pair in pairs:
         resource, _, action = pair.partition(":")
         grouped.setdefault(resource, []).append(action)
-    return normalize_permissions(grouped)
+    return normalise_permissions(grouped)

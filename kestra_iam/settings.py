@@ -193,8 +193,10 @@ REST_FRAMEWORK = {
 }
 
 
-def _parse_rate(raw: str, *, setting: str) -> tuple[int, int]:
-    """`1000/10s`, `100/s`, `6000/m`, or `0` to switch the limit off."""
+def _parse_rate(raw: str | None, *, setting: str) -> tuple[int, int] | None:
+    """`1000/10s`, `100/s`, `6000/m`, or `0` to switch the limit off; None when unset."""
+    if raw is None:
+        return None
     match = re.fullmatch(r"\s*(\d+)\s*(?:/\s*(\d*)\s*([smh]))?\s*", raw)
     if match is None or (match[1] != "0" and match[3] is None):
         raise ConfigError(f"{setting} must look like 1000/10s, 100/s or 6000/m (or 0), got {raw!r}")
@@ -204,25 +206,26 @@ def _parse_rate(raw: str, *, setting: str) -> tuple[int, int]:
     return int(match[1]), max(period, 1)
 
 
-SCIM = {
-    "default_count": env_int("SCIM_DEFAULT_COUNT", 100, minimum=1),
-    "max_results": env_int("SCIM_MAX_RESULTS", 200, minimum=1),
-    "max_operations": env_int("SCIM_MAX_OPERATIONS", 1000, minimum=1),
-    "max_members": env_int("SCIM_MAX_MEMBERS", 10_000, minimum=1),
-    "max_filter_length": env_int("SCIM_MAX_FILTER_LENGTH", 4096, minimum=64),
-    "max_filter_depth": env_int("SCIM_MAX_FILTER_DEPTH", 20, minimum=2),
-    "max_filter_comparisons": env_int("SCIM_MAX_FILTER_COMPARISONS", 50, minimum=2),
-    "max_body_bytes": env_int("SCIM_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
-    "stream_members_above": env_int("SCIM_STREAM_MEMBERS_ABOVE", 1000, minimum=0),
-    # Generous: Microsoft asks for 25 requests/s per tenant; this allows 100/s per integration.
-    "rate_limit": _parse_rate(env_str("SCIM_RATE_LIMIT", "1000/10s"), setting="SCIM_RATE_LIMIT"),
-    # Hashing a password costs hundreds of milliseconds of CPU: at most one a second on average.
+# Overrides of the SCIM service's limits, whose defaults live in `scim/conf.py`: only the
+# variables that are set appear here.
+_scim_overrides = {
+    "default_count": env_int("SCIM_DEFAULT_COUNT", None, minimum=1),
+    "max_results": env_int("SCIM_MAX_RESULTS", None, minimum=1),
+    "max_operations": env_int("SCIM_MAX_OPERATIONS", None, minimum=1),
+    "max_members": env_int("SCIM_MAX_MEMBERS", None, minimum=1),
+    "max_filter_length": env_int("SCIM_MAX_FILTER_LENGTH", None, minimum=64),
+    "max_filter_depth": env_int("SCIM_MAX_FILTER_DEPTH", None, minimum=2),
+    "max_filter_comparisons": env_int("SCIM_MAX_FILTER_COMPARISONS", None, minimum=2),
+    "max_body_bytes": env_int("SCIM_MAX_BODY_BYTES", None, minimum=1024),
+    "stream_members_above": env_int("SCIM_STREAM_MEMBERS_ABOVE", None, minimum=0),
+    "rate_limit": _parse_rate(env_str("SCIM_RATE_LIMIT"), setting="SCIM_RATE_LIMIT"),
     "password_rate_limit": _parse_rate(
-        env_str("SCIM_PASSWORD_RATE_LIMIT", "60/m"), setting="SCIM_PASSWORD_RATE_LIMIT"
+        env_str("SCIM_PASSWORD_RATE_LIMIT"), setting="SCIM_PASSWORD_RATE_LIMIT"
     ),
-    "max_values": env_int("SCIM_MAX_VALUES", 100, minimum=1),
-    "list_max_members": env_int("SCIM_LIST_MAX_MEMBERS", 10_000, minimum=1),
+    "max_values": env_int("SCIM_MAX_VALUES", None, minimum=1),
+    "list_max_members": env_int("SCIM_LIST_MAX_MEMBERS", None, minimum=1),
 }
+SCIM = {key: value for key, value in _scim_overrides.items() if value is not None}
 # Off: only the tenant owning a user's profile writes it over SCIM (see kestra_iam.ownership).
 # On: every tenant with access does — only for instances whose tenants share one directory.
 SCIM_SHARED_PROFILES = env_bool("SCIM_SHARED_PROFILES", False)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Tenant
 from provisioning.models import ProvisioningIntegration
 
@@ -44,8 +45,5 @@ def integration_list(*, tenant: Tenant | str | None = None) -> QuerySet[Provisio
 
 def integration_get(integration_id: str | uuid.UUID) -> ProvisioningIntegration | None:
     """The integration with this id, or None (also for a value that is not a UUID)."""
-    try:
-        pk = uuid.UUID(str(integration_id))
-    except ValueError:
-        return None
-    return integration_list().filter(pk=pk).first()
+    pk = parse_uuid(integration_id)
+    return integration_list().filter(pk=pk).first() if pk else None

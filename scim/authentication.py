@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.utils.timezone import now
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from kestra_iam.models import ApiToken, Binding, ServiceAccount, Tenant
-from kestra_iam.services import api_token_authenticate
+from kestra_iam.services import api_token_authenticate, touch
 from provisioning.models import ProvisioningIntegration
-
-# How often "last request received" may be written: not on every request.
-LAST_REQUEST_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass
@@ -117,17 +112,9 @@ class SCIMTokenAuthentication(BaseAuthentication):
             "integration_id", ""
         ).lower() != str(integration.pk):
             raise AuthenticationFailed()
-        _touch(integration)
+        touch(integration, "last_request_at")
         principal = SCIMPrincipal(token, account, integration)
         return principal, principal
 
     def authenticate_header(self, request) -> str:
         return "Bearer"
-
-
-def _touch(integration: ProvisioningIntegration) -> None:
-    current = now()
-    last = integration.last_request_at
-    if last is None or current - last >= LAST_REQUEST_RESOLUTION:
-        ProvisioningIntegration.objects.filter(pk=integration.pk).update(last_request_at=current)
-        integration.last_request_at = current

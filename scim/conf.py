@@ -1,4 +1,9 @@
-"""The SCIM service's limits and defaults, read from `settings.SCIM` (see the README)."""
+"""The SCIM service's limits and defaults: the one place they are written.
+
+Like DRF's `api_settings`: the defaults are the fields below; `settings.SCIM` (filled from
+`SCIM_*` environment variables by the project's settings, see the README) overrides any of them.
+Everything in `scim` reads its limits through `scim_settings()`.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ class SCIMSettings:
 
     @property
     def filter_limits(self) -> Limits:
+        """Bounds on filters and PATCH paths alike."""
         return Limits(
             max_length=self.max_filter_length,
             max_depth=self.max_filter_depth,
@@ -34,7 +40,11 @@ class SCIMSettings:
         )
 
 
+FIELDS = frozenset(f.name for f in fields(SCIMSettings))
+
+
 def scim_settings() -> SCIMSettings:
+    """The defaults, overridden by whatever `settings.SCIM` sets (read on every call, so the
+    test suite's `settings` fixture and a reconfigured process take effect at once)."""
     configured = getattr(settings, "SCIM", {}) or {}
-    known = {f.name for f in fields(SCIMSettings)}
-    return SCIMSettings(**{k: v for k, v in configured.items() if k in known})
+    return SCIMSettings(**{k: v for k, v in configured.items() if k in FIELDS})

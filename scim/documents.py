@@ -1,4 +1,4 @@
-"""SCIM documents: cleaning what clients send, and projecting what we return.
+"""SCIM documents: cleaning what clients send, and the small formats every document shares.
 
 A *document* is a resource in SCIM JSON shape with canonical attribute names: core attributes at
 the top level, extension attributes under their schema URN, absent values left out. Clients may
@@ -15,17 +15,36 @@ from datetime import datetime
 
 from scim.conf import scim_settings
 from scim.exceptions import InvalidSyntax, InvalidValue, TooMany
-from scim.expressions import ExpressionError, parse_attribute_list
-from scim.schema import COMMON_ATTRIBUTES, RESOURCE_TYPES, Attribute, ResourceType, resolve
+from scim.quirks import coerce_boolean
+from scim.schema import RESOURCE_TYPES, Attribute, ResourceType, resolve
 
 _OTHER_CORE_SCHEMAS = {
     resource.schema.id: [other.schema.id for other in RESOURCE_TYPES if other is not resource]
     for resource in RESOURCE_TYPES
 }
 
-_TRUE_STRINGS = {"true"}
-_FALSE_STRINGS = {"false"}
 DEFAULT_MAX_LENGTH = 2048
+
+
+def get_key(mapping: dict, name: str, default=None):
+    """A member of a JSON object, its name in any case (RFC 7643 §2.1)."""
+    if name in mapping:
+        return mapping[name]
+    lowered = name.lower()
+    for key, value in mapping.items():
+        if isinstance(key, str) and key.lower() == lowered:
+            return value
+    return default
+
+
+def has_key(mapping: dict, name: str) -> bool:
+    lowered = name.lower()
+    return any(isinstance(key, str) and key.lower() == lowered for key in mapping)
+
+
+def timestamp(moment: datetime) -> str:
+    """A SCIM `dateTime` (RFC 7643 §2.3.5), in UTC with a `Z`."""
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def check_text(value: str, *, where: str, max_length: int | None = DEFAULT_MAX_LENGTH) -> str:
@@ -54,19 +73,6 @@ def check_identifier(value: str, *, where: str) -> str:
                 f"{where} contains an invisible or control character (U+{ord(ch):04X})."
             )
     return value
-
-
-def coerce_boolean(value: object, *, where: str) -> bool:
-    """JSON booleans, and the strings "true"/"false" in any case.
-
-    Microsoft Entra ID sends `"True"`/`"False"` for `active` unless its compliance flag is set;
-    the strings are unambiguous, so they are read as booleans for every client.
-    """
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE_STRINGS | _FALSE_STRINGS:
-        return value.strip().lower() in _TRUE_STRINGS
-    raise InvalidValue(f"{where} must be a boolean (true or false), got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ class Cleaner:
         self, attribute: Attribute, value: object, *, where: str, dotted: str
     ) -> object:
         if attribute.type == "boolean":
-            return coerce_boolean(value, where=where)
+            return coerce_boolean(value, where=where)  # a client quirk, see scim.quirks
         if attribute.type in ("string", "reference", "binary"):
             if not isinstance(value, str):
                 raise InvalidValue(f"{where} must be a string, got {type(value).__name__}.")
@@ -178,28 +184,12 @@ class Cleaner:
         self.check_schemas(payload)
         document: dict = {}
         for key, value in payload.items():
-            if not isinstance(key, str):
-                continue
-            schema = self.resource.schema_for_uri(key)
+            schema = self.resource.schema_for_uri(key) if isinstance(key, str) else None
             if schema is not None and schema is not self.resource.schema:
-                if value is None:
-                    continue
-                if not isinstance(value, dict):
-                    raise InvalidValue(f"{key} must be an object.")
-                extension = {}
-                for name, sub_value in value.items():
-                    attribute = schema.attribute(name) if isinstance(name, str) else None
-                    if attribute is None or not attribute.is_writable:
-                        continue
-                    cleaned = self.clean_value(
-                        attribute, sub_value, where=attribute.name, dotted=attribute.name
-                    )
-                    if cleaned is not None:
-                        extension[attribute.name] = cleaned
-                if extension:
+                if value is not None and (extension := self._clean_extension(schema, value)):
                     document[schema.id] = extension
                 continue
-            resolved = resolve(self.resource, None, key)
+            resolved = resolve(self.resource, None, key) if isinstance(key, str) else None
             if resolved is None or resolved.is_extension or not resolved.attribute.is_writable:
                 continue  # unknown attributes, id, meta, groups: ignored
             attribute = resolved.attribute
@@ -213,11 +203,24 @@ class Cleaner:
                 raise InvalidValue(f"{attribute.name} is required.")
         return document
 
+    def _clean_extension(self, schema, value: object) -> dict:
+        if not isinstance(value, dict):
+            raise InvalidValue(f"{schema.id} must be an object.")
+        extension = {}
+        for name, sub_value in value.items():
+            attribute = schema.attribute(name) if isinstance(name, str) else None
+            if attribute is None or not attribute.is_writable:
+                continue
+            cleaned = self.clean_value(
+                attribute, sub_value, where=attribute.name, dotted=attribute.name
+            )
+            if cleaned is not None:
+                extension[attribute.name] = cleaned
+        return extension
+
     def check_schemas(self, payload: dict) -> None:
         """`schemas` may name extensions we do not know (Entra does), but not another resource."""
-        schemas = next(
-            (v for k, v in payload.items() if isinstance(k, str) and k.lower() == "schemas"), None
-        )
+        schemas = get_key(payload, "schemas")
         if schemas is None:
             return
         if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
@@ -228,127 +231,3 @@ class Cleaner:
             raise InvalidSyntax(
                 f"schemas does not name {core}: this endpoint takes {self.resource.name} resources."
             )
-
-
-# --- projection (attributes / excludedAttributes) ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Projection:
-    """Which attributes a response carries (RFC 7644 §3.4.2.5).
-
-    Names are resolved against the resource type; names we do not know are ignored. Keys are
-    `(schema id or "", attribute name, sub-attribute name or None)`.
-    """
-
-    resource: ResourceType
-    included: frozenset[tuple[str, str, str | None]] | None = None
-    excluded: frozenset[tuple[str, str, str | None]] = frozenset()
-
-    @classmethod
-    def from_params(
-        cls, resource: ResourceType, attributes: str | None, excluded: str | None
-    ) -> Projection:
-        return cls(
-            resource,
-            included=_resolve_names(resource, attributes) if attributes else None,
-            excluded=_resolve_names(resource, excluded) if excluded else frozenset(),
-        )
-
-    def wants(self, schema_id: str, name: str, attribute: Attribute) -> bool:
-        """Whether the top-level attribute appears in the response at all."""
-        if attribute.returned == "never":
-            return False
-        if attribute.returned == "always":
-            return True
-        key = (schema_id, name, None)
-        if self.included is not None:
-            return any(k[0] == schema_id and k[1] == name for k in self.included)
-        if attribute.returned == "request":
-            return False
-        return key not in self.excluded
-
-    def wants_sub(self, schema_id: str, name: str, sub: Attribute) -> bool:
-        if sub.returned == "never":
-            return False
-        if sub.returned == "always":
-            return True
-        if sub.returned == "request":
-            return self.included is not None and (schema_id, name, sub.name) in self.included
-        if self.included is not None:
-            if (schema_id, name, None) in self.included:
-                return True
-            return (schema_id, name, sub.name) in self.included
-        return (schema_id, name, sub.name) not in self.excluded
-
-    def apply(self, document: dict) -> dict:
-        """Filter a rendered resource; `schemas` and `id` always stay.
-
-        `schemas` keeps the core schema and the extensions whose attributes remain.
-        """
-        result = {}
-        for key, value in document.items():
-            if key in ("schemas", "id"):
-                result[key] = value
-                continue
-            schema = self.resource.schema_for_uri(key)
-            if schema is not None and schema is not self.resource.schema:
-                inner = {
-                    name: sub_value
-                    for name, sub_value in value.items()
-                    if (attribute := schema.attribute(name)) is not None
-                    and self.wants(schema.id, attribute.name, attribute)
-                }
-                inner = {
-                    name: self._project_complex(schema.id, schema.attribute(name), sub_value)
-                    for name, sub_value in inner.items()
-                }
-                if inner:
-                    result[key] = inner
-                continue
-            attribute = self._top_level(key)
-            if attribute is None or not self.wants("", attribute.name, attribute):
-                continue
-            result[key] = self._project_complex("", attribute, value)
-        if "schemas" in result:
-            result["schemas"] = [
-                urn for urn in result["schemas"] if urn == self.resource.schema.id or urn in result
-            ]
-        return result
-
-    def _top_level(self, name: str) -> Attribute | None:
-        attribute = self.resource.schema.attribute(name)
-        if attribute is not None:
-            return attribute
-        return next((a for a in COMMON_ATTRIBUTES if a.name == name), None)
-
-    def _project_complex(self, schema_id: str, attribute: Attribute, value: object) -> object:
-        if not attribute.is_complex:
-            return value
-
-        def project(item: dict) -> dict:
-            return {
-                k: v
-                for k, v in item.items()
-                if (sub := attribute.sub(k)) is None
-                or self.wants_sub(schema_id, attribute.name, sub)
-            }
-
-        if isinstance(value, list):
-            return [project(item) for item in value]
-        return project(value) if isinstance(value, dict) else value
-
-
-def _resolve_names(resource: ResourceType, text: str) -> frozenset[tuple[str, str, str | None]]:
-    try:
-        paths = parse_attribute_list(text)
-    except ExpressionError:
-        return frozenset()
-    keys = set()
-    for path in paths:
-        resolved = resolve(resource, path.uri, path.attr, path.sub)
-        if resolved is None:
-            continue
-        schema_id = resolved.schema.id if resolved.is_extension else ""
-        keys.add((schema_id, resolved.attribute.name, resolved.sub.name if resolved.sub else None))
-    return frozenset(keys)

@@ -128,6 +128,16 @@ def scim_exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's EXCEPTION_HANDLER for the SCIM views: always a SCIM Error, never a traceback."""
     if isinstance(exc, SCIMError):
         return error_response(exc.status, exc.detail, exc.scim_type, exc.headers)
+    if isinstance(exc, drf.APIException | Http404 | DjangoPermissionDenied):
+        return _framework_error(exc, context)
+    if isinstance(exc, AuditWriteFailed | DatabaseError):
+        return _database_error(exc)
+    logger.exception("Unexpected error while serving SCIM")
+    return error_response(500, "Internal error; it has been logged.")
+
+
+def _framework_error(exc: Exception, context: dict) -> Response:
+    """DRF's and Django's own errors: authentication, permission, routing, parsing, throttling."""
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         # One body for every authentication failure: nothing tells a prober which part was wrong.
         return error_response(401, UNAUTHENTICATED_DETAIL, headers={"WWW-Authenticate": "Bearer"})
@@ -146,21 +156,25 @@ def scim_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, drf.ParseError):
         return error_response(400, f"The body is not valid JSON: {exc.detail}", "invalidSyntax")
     if isinstance(exc, drf.Throttled):
-        wait = int(exc.wait or 1)
+        wait = max(int(exc.wait or 1), 1)
         return error_response(
             429,
             f"Too many requests for this integration; retry in {wait} s.",
-            headers={"Retry-After": str(max(wait, 1))},
+            headers={"Retry-After": str(wait)},
         )
-    if isinstance(exc, drf.APIException):
-        return error_response(exc.status_code, str(exc.detail))
+    return error_response(exc.status_code, str(exc.detail))
+
+
+def _database_error(exc: Exception) -> Response:
+    """The database refused or failed: a conflict, a bad value, or trouble worth a retry."""
+    retry = {"Retry-After": "5"}
     if isinstance(exc, AuditWriteFailed):
         # The write was rolled back with its event: nothing changed, so the client may retry.
         return error_response(
             503,
             "The change could not be recorded in the audit trail, so it was not made; retry "
             "shortly.",
-            headers={"Retry-After": "5"},
+            headers=retry,
         )
     if isinstance(exc, IntegrityError):
         # Services map the conflicts they expect; this catches a race they did not foresee.
@@ -173,9 +187,6 @@ def scim_exception_handler(exc: Exception, context: dict) -> Response:
         return error_response(400, "A value cannot be stored as sent.", "invalidValue")
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("Database unavailable while serving SCIM: %s", type(exc).__name__)
-        return error_response(503, ServiceUnavailable.default_detail, headers={"Retry-After": "5"})
-    if isinstance(exc, DatabaseError):
+    else:
         logger.exception("Database error while serving SCIM")
-        return error_response(503, ServiceUnavailable.default_detail, headers={"Retry-After": "5"})
-    logger.exception("Unexpected error while serving SCIM")
-    return error_response(500, "Internal error; it has been logged.")
+    return error_response(503, ServiceUnavailable.default_detail, headers=retry)

@@ -24,12 +24,11 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    max_length: int = 4096
-    max_depth: int = 20
-    max_comparisons: int = 50
+    """Bounds on one expression; the configured values come from `scim.conf`."""
 
-
-DEFAULT_LIMITS = Limits()
+    max_length: int
+    max_depth: int
+    max_comparisons: int
 
 
 @dataclass(frozen=True)
@@ -297,7 +296,7 @@ class _Parser:
             raise ExpressionError(f"Unexpected {token.text!r} at position {token.position + 1}")
 
 
-def parse_filter(text: str, limits: Limits = DEFAULT_LIMITS) -> Expr:
+def parse_filter(text: str, limits: Limits) -> Expr:
     """Parse a `filter` parameter. Raises ExpressionError with a one-line explanation."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("The filter is empty")
@@ -307,7 +306,7 @@ def parse_filter(text: str, limits: Limits = DEFAULT_LIMITS) -> Expr:
     return expr
 
 
-def parse_path(text: str, limits: Limits = DEFAULT_LIMITS) -> PatchPath:
+def parse_path(text: str, limits: Limits) -> PatchPath:
     """Parse a PATCH operation's `path`. Raises ExpressionError."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("The path is empty")

@@ -9,13 +9,13 @@ Django escapes `%` and `_` in `contains`/`startswith`/`endswith`, so they match 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from kestra_iam.identifiers import parse_uuid
 from kestra_iam.text import case_insensitive_key
 from scim.exceptions import InvalidFilter
 from scim.expressions import And, Comparison, Expr, ExpressionError, Limits, Not, Or, ValuePath
@@ -266,8 +266,7 @@ def _compare_uuid(target: Target, op: str, value: object, written: str) -> Q:
     text = _require_string(value, written)
     if op != "eq":
         raise InvalidFilter(f"{written!r} is an identifier: only eq, ne and pr apply.")
-    try:
-        identifier = uuid.UUID(text)
-    except ValueError:
+    identifier = parse_uuid(text)
+    if identifier is None:
         return Q(pk__in=[])  # not one of our ids: matches nothing
     return Q(**{target.lookup: identifier})

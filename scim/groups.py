@@ -2,17 +2,18 @@
 
 Members are never rebuilt from a document: PATCH turns member changes into SQL deltas (see
 `scim.services`), and responses leave members out entirely when the client excludes them.
+This module maps (filters, sorting, cleaning) and renders; `scim.selectors` reads.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from django.db.models import Count, OuterRef, QuerySet
+from django.db.models import OuterRef, QuerySet
 
 from kestra_iam.models import Group, GroupMembership
-from scim.documents import Cleaner
+from scim.documents import Cleaner, timestamp
 from scim.filters import Collection, FilterMap, Target
 from scim.schema import GROUP_RESOURCE, GROUP_URN
 
@@ -24,10 +25,6 @@ MAX_LENGTHS = {
     "members.type": 16,
 }
 CLEANER = Cleaner(GROUP_RESOURCE, MAX_LENGTHS, identifiers=frozenset({"displayName"}))
-
-
-def group_queryset(tenant) -> QuerySet[Group]:
-    return Group.objects.for_tenant(tenant)
 
 
 def _members_of(outer: OuterRef) -> QuerySet:
@@ -64,32 +61,6 @@ SORT_FIELDS = {
 DEFAULT_ORDER = ("display_name_key", "pk")  # unique per tenant: stable and index-backed
 
 
-def member_rows(group_ids: Iterable) -> Iterator[tuple]:
-    """(group id, user id, display name, userName) of the members of some groups, in order.
-
-    Read as plain tuples in chunks: a group of 50,000 members never becomes 50,000 objects.
-    """
-    rows = (
-        GroupMembership.objects.filter(group_id__in=list(group_ids))
-        .order_by("group_id", "id")
-        .values_list(
-            "group_id", "access__user_id", "access__user__display_name", "access__user__user_name"
-        )
-    )
-    return rows.iterator(chunk_size=2000)
-
-
-def member_counts(group_ids: list) -> dict:
-    """{group id: number of members} for some groups, in one aggregate query."""
-    return dict(
-        GroupMembership.objects.filter(group_id__in=group_ids)
-        .order_by()
-        .values("group_id")
-        .annotate(n=Count("pk"))
-        .values_list("group_id", "n")
-    )
-
-
 def render_member(user_id, display_name: str, user_name: str, *, base_url: str) -> dict:
     return {
         "value": str(user_id),
@@ -112,8 +83,8 @@ def render_group(group: Group, *, base_url: str, members: list[dict] | None) -> 
         document["members"] = members
     document["meta"] = {
         "resourceType": "Group",
-        "created": group.created_at.isoformat().replace("+00:00", "Z"),
-        "lastModified": group.updated_at.isoformat().replace("+00:00", "Z"),
+        "created": timestamp(group.created_at),
+        "lastModified": timestamp(group.updated_at),
         "location": f"{base_url}/Groups/{group.id}",
         "version": group_version(group),
     }
@@ -124,28 +95,11 @@ def group_version(group: Group) -> str:
     return f'W/"{group.version}"'
 
 
-def has_more_members_than(group: Group, limit: int) -> bool:
-    """Whether the group has more than `limit` members, reading at most limit + 1 rows."""
-    return GroupMembership.objects.filter(group=group)[: limit + 1].count() > limit
-
-
-def stream_list(envelope: dict, resources: list) -> Iterator[bytes]:
-    """A ListResponse written out piece by piece: each resource is a rendered document or an
-    iterator of JSON bytes (a streamed group)."""
-    head = json.dumps({**envelope, "Resources": []}, separators=(",", ":"))
-    yield head[: -len("]}")].encode()
-    for index, resource in enumerate(resources):
-        if index:
-            yield b","
-        if isinstance(resource, dict):
-            yield json.dumps(resource, separators=(",", ":")).encode()
-        else:
-            yield from resource
-    yield b"]}"
-
-
-def stream_group(group: Group, *, base_url: str, project) -> Iterator[bytes]:
-    """A group as JSON, its members written a chunk at a time.
+def stream_group(
+    group: Group, member_rows: Iterator[tuple], *, base_url: str, project
+) -> Iterator[bytes]:
+    """A group as JSON, its members written a chunk at a time as `member_rows` yields them
+    (see `scim.selectors.scim_group_member_rows`).
 
     `project` applies the response's projection to a rendered group (with `members` given as an
     empty list) and to each member; memory stays flat whatever the number of members.
@@ -159,7 +113,7 @@ def stream_group(group: Group, *, base_url: str, project) -> Iterator[bytes]:
     yield (head[:-1] + ("," if document else "") + '"members":[').encode()
     separator = ""
     chunk: list[str] = []
-    for _, user_id, display, user_name in member_rows([group.pk]):
+    for _, user_id, display, user_name in member_rows:
         member = render_member(user_id, display, user_name, base_url=base_url)
         chunk.append(
             json.dumps(project({"members": [member]})["members"][0], separators=(",", ":"))

@@ -1,13 +1,16 @@
-"""SCIM reads: list queries (filter, sort, page) and single resources, scoped to one tenant."""
+"""SCIM reads, all of them: list queries (filter, sort, page), single resources and what
+rendering needs besides (multi-valued attributes, memberships, visible managers, members),
+always scoped to one tenant."""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
-from kestra_iam.models import Group, Tenant, TenantAccess
+from kestra_iam.identifiers import parse_uuid
+from kestra_iam.models import Group, GroupMembership, Tenant, TenantAccess, UserValue
 from scim import groups as group_resource
 from scim import users as user_resource
 from scim.conf import SCIMSettings
@@ -119,6 +122,83 @@ def _filtered(queryset: QuerySet, query: ListQuery, filter_map: FilterMap, setti
     return queryset
 
 
+# --- users --------------------------------------------------------------------------------------
+
+
+def scim_user_queryset(tenant: Tenant) -> QuerySet[TenantAccess]:
+    """The tenant's users: one TenantAccess row each, with the global user joined."""
+    return TenantAccess.objects.for_tenant(tenant).select_related("user")
+
+
+def scim_user_details(
+    accesses: list[TenantAccess], *, values: bool, groups: bool, managers: bool = False
+) -> None:
+    """Load, in one query each, what rendering needs beyond the rows themselves.
+
+    Plain tuples rather than model instances: a page of 100 users is three queries and no
+    per-row object construction. Attaches `loaded_values`, `loaded_groups` and
+    `visible_manager` to each access; values already attached (a freshly created user's) are
+    kept, and what is not wanted is attached empty, without a query.
+    """
+    for access in accesses:
+        if not hasattr(access, "loaded_values"):
+            access.loaded_values = None if values else []
+        if groups or not hasattr(access, "loaded_groups"):
+            access.loaded_groups = []
+        access.visible_manager = None
+    _load_values([a for a in accesses if a.loaded_values is None])
+    if groups and accesses:
+        _load_groups(accesses)
+    if managers:
+        _load_visible_managers(accesses)
+
+
+VALUE_FIELDS = ("user_id", "attribute", "value", "type", "primary", "display", "extra")
+
+
+def _load_values(accesses: list[TenantAccess]) -> None:
+    by_user = {access.user_id: access for access in accesses}
+    for access in accesses:
+        access.loaded_values = []
+    if not accesses:
+        return
+    rows = (
+        UserValue.objects.filter(user_id__in=list(by_user))
+        .order_by("user_id", "attribute", "position")
+        .values_list(*VALUE_FIELDS)
+    )
+    for row in rows:
+        by_user[row[0]].loaded_values.append(row[1:])
+
+
+def _load_groups(accesses: list[TenantAccess]) -> None:
+    by_access = {access.pk: access for access in accesses}
+    memberships = (
+        GroupMembership.objects.filter(access_id__in=list(by_access))
+        .order_by("group__display_name_key")
+        .values_list("access_id", "group_id", "group__display_name")
+    )
+    for access_id, group_id, display_name in memberships:
+        by_access[access_id].loaded_groups.append((group_id, display_name))
+
+
+def _load_visible_managers(accesses: list[TenantAccess]) -> None:
+    """A manager is visible only if it has access to the tenant the accesses belong to:
+    another tenant's people are neither shown nor named."""
+    manager_ids = {a.user.manager_id for a in accesses if a.user.manager_id}
+    if not manager_ids:
+        return
+    visible = {
+        pk: display or user_name
+        for pk, display, user_name in TenantAccess.objects.for_tenant(accesses[0].tenant_id)
+        .filter(user_id__in=manager_ids)
+        .values_list("user_id", "user__display_name", "user__user_name")
+    }
+    for access in accesses:
+        if access.user.manager_id in visible:
+            access.visible_manager = (access.user.manager_id, visible[access.user.manager_id])
+
+
 def scim_user_list(
     *,
     tenant: Tenant,
@@ -128,9 +208,7 @@ def scim_user_list(
     groups: bool,
     managers: bool = False,
 ) -> Page:
-    queryset = _filtered(
-        user_resource.user_queryset(tenant), query, user_resource.FILTER_MAP, settings
-    )
+    queryset = _filtered(scim_user_queryset(tenant), query, user_resource.FILTER_MAP, settings)
     ordering = _ordering(
         query, USER_RESOURCE, user_resource.SORT_FIELDS, user_resource.DEFAULT_ORDER
     )
@@ -139,7 +217,7 @@ def scim_user_list(
             **{user_resource.LAST_MODIFIED: user_resource.LAST_MODIFIED_EXPRESSION}
         )
     page = _page(queryset.order_by(*ordering), query)
-    user_resource.load_details(page.items, values=values, groups=groups, managers=managers)
+    scim_user_details(page.items, values=values, groups=groups, managers=managers)
     return page
 
 
@@ -151,14 +229,18 @@ def scim_user_get(
     groups: bool = True,
     managers: bool = False,
 ) -> TenantAccess | None:
-    try:
-        pk = uuid.UUID(str(user_id))
-    except ValueError:
-        return None
-    access = user_resource.user_queryset(tenant).filter(user_id=pk).first()
+    pk = parse_uuid(user_id)
+    access = scim_user_queryset(tenant).filter(user_id=pk).first() if pk else None
     if access is not None:
-        user_resource.load_details([access], values=values, groups=groups, managers=managers)
+        scim_user_details([access], values=values, groups=groups, managers=managers)
     return access
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+def scim_group_queryset(tenant: Tenant) -> QuerySet[Group]:
+    return Group.objects.for_tenant(tenant)
 
 
 def scim_group_list(
@@ -167,15 +249,13 @@ def scim_group_list(
     """A page of groups. With `members` (the response will list them), the page also ends
     once it holds `list_max_members` members, so a page of large groups stays bounded in size
     and memory; it always holds at least one group, and `member_count` is set on each."""
-    queryset = _filtered(
-        group_resource.group_queryset(tenant), query, group_resource.FILTER_MAP, settings
-    )
+    queryset = _filtered(scim_group_queryset(tenant), query, group_resource.FILTER_MAP, settings)
     queryset = queryset.order_by(
         *_ordering(query, GROUP_RESOURCE, group_resource.SORT_FIELDS, group_resource.DEFAULT_ORDER)
     )
     page = _page(queryset, query)
     if members and page.items:
-        counts = group_resource.member_counts([group.pk for group in page.items])
+        counts = scim_group_member_counts([group.pk for group in page.items])
         kept, total = [], 0
         for group in page.items:
             group.member_count = counts.get(group.pk, 0)
@@ -188,8 +268,36 @@ def scim_group_list(
 
 
 def scim_group_get(*, tenant: Tenant, group_id: str) -> Group | None:
-    try:
-        pk = uuid.UUID(str(group_id))
-    except ValueError:
-        return None
-    return group_resource.group_queryset(tenant).filter(pk=pk).first()
+    pk = parse_uuid(group_id)
+    return scim_group_queryset(tenant).filter(pk=pk).first() if pk else None
+
+
+def scim_group_member_rows(group_ids: Iterable) -> Iterator[tuple]:
+    """(group id, user id, display name, userName) of the members of some groups, in order.
+
+    Read as plain tuples in chunks: a group of 50,000 members never becomes 50,000 objects.
+    """
+    rows = (
+        GroupMembership.objects.filter(group_id__in=list(group_ids))
+        .order_by("group_id", "id")
+        .values_list(
+            "group_id", "access__user_id", "access__user__display_name", "access__user__user_name"
+        )
+    )
+    return rows.iterator(chunk_size=2000)
+
+
+def scim_group_member_counts(group_ids: list) -> dict:
+    """{group id: number of members} for some groups, in one aggregate query."""
+    return dict(
+        GroupMembership.objects.filter(group_id__in=group_ids)
+        .order_by()
+        .values("group_id")
+        .annotate(n=Count("pk"))
+        .values_list("group_id", "n")
+    )
+
+
+def scim_group_has_more_members_than(group: Group, limit: int) -> bool:
+    """Whether the group has more than `limit` members, reading at most limit + 1 rows."""
+    return GroupMembership.objects.filter(group=group)[: limit + 1].count() > limit

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
 from django.core.cache import caches
 from rest_framework.throttling import BaseThrottle
 
@@ -25,6 +26,10 @@ from scim.exceptions import TooManyRequests
 logger = logging.getLogger(__name__)
 
 CACHE_ALIAS = "default"
+PROCESS_LOCAL_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
 
 
 def _over_limit(key: str, limit: int, period: int) -> float | None:
@@ -75,3 +80,21 @@ def check_password_rate(principal) -> None:
             f"retry in {seconds} s.",
             retry_after=seconds,
         )
+
+
+def process_local_counter_problem(*, workers: int) -> str | None:
+    """Why `workers` processes cannot enforce the rate limit together, or None if they can.
+
+    A process-local cache gives every worker its own counter, so a client would get the limit
+    once per worker.
+    """
+    limit, _ = scim_settings().rate_limit
+    backend = settings.CACHES[CACHE_ALIAS]["BACKEND"]
+    if workers <= 1 or limit <= 0 or backend not in PROCESS_LOCAL_CACHES:
+        return None
+    return (
+        f"SCIM_RATE_LIMIT would be counted separately by each of the {workers} workers "
+        "(CACHE_URL is local to each process), giving clients several times the limit. Set "
+        "CACHE_URL=redis://host:6379/0 so that all workers share one counter, run one worker "
+        "(GUNICORN_WORKERS=1), or turn the limit off (SCIM_RATE_LIMIT=0)."
+    )

@@ -9,21 +9,25 @@ from django.urls import re_path
 
 from scim import views
 
-UUIDISH = r"(?P<{}>[^/]+)"
+# Any one path segment: ids are checked by the views, so a malformed id is the same 404 as an
+# unknown one.
+SEGMENT = r"(?P<{}>[^/]+)"
 
 urlpatterns = [
     re_path(r"^Users/?$", views.UsersView.as_view()),
     re_path(r"^Users/\.search/?$", views.UserSearchView.as_view()),
-    re_path(r"^Users/" + UUIDISH.format("user_id") + r"/?$", views.UserDetailView.as_view()),
+    re_path(r"^Users/" + SEGMENT.format("user_id") + r"/?$", views.UserDetailView.as_view()),
     re_path(r"^Groups/?$", views.GroupsView.as_view()),
     re_path(r"^Groups/\.search/?$", views.GroupSearchView.as_view()),
-    re_path(r"^Groups/" + UUIDISH.format("group_id") + r"/?$", views.GroupDetailView.as_view()),
+    re_path(r"^Groups/" + SEGMENT.format("group_id") + r"/?$", views.GroupDetailView.as_view()),
     re_path(r"^\.search/?$", views.RootSearchView.as_view()),
     re_path(r"^ServiceProviderConfig/?$", views.ServiceProviderConfigView.as_view()),
     re_path(r"^ResourceTypes/?$", views.ResourceTypesView.as_view()),
-    re_path(r"^ResourceTypes/(?P<resource_type_id>[^/]+)/?$", views.ResourceTypesView.as_view()),
+    re_path(
+        r"^ResourceTypes/" + SEGMENT.format("item_id") + r"/?$", views.ResourceTypesView.as_view()
+    ),
     re_path(r"^Schemas/?$", views.SchemasView.as_view()),
-    re_path(r"^Schemas/(?P<schema_id>[^/]+)/?$", views.SchemasView.as_view()),
+    re_path(r"^Schemas/" + SEGMENT.format("item_id") + r"/?$", views.SchemasView.as_view()),
     re_path(r"^(?:Bulk|Me)(?:/.*)?$", views.NotImplementedView.as_view()),
     re_path(r"^.*$", views.NotFoundView.as_view()),
 ]

@@ -3,6 +3,9 @@
 A SCIM User in a tenant is a `TenantAccess` row (what the tenant's identity provider owns:
 `externalId`, `active`) joined to the global `User` (the profile). Users queried through a
 tenant are always TenantAccess rows, so every filter is scoped by construction.
+
+This module maps (columns, filters, sorting, cleaning) and renders; reading is
+`scim.selectors`' job and writing `scim.services`'.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from django.db.models.functions import Greatest
 
 from kestra_iam.models import GroupMembership, TenantAccess, User, UserValue
 from kestra_iam.text import case_insensitive_key
-from scim.documents import Cleaner
+from scim.documents import Cleaner, timestamp
 from scim.filters import Collection, FilterMap, Target
 from scim.schema import ENTERPRISE_URN, USER_RESOURCE, USER_URN
 
@@ -70,71 +73,7 @@ CLEANER = Cleaner(
 )
 
 
-# --- querying -----------------------------------------------------------------------------------
-
-
-def user_queryset(tenant) -> QuerySet[TenantAccess]:
-    """The tenant's users: one TenantAccess row each, with the global user joined."""
-    return TenantAccess.objects.for_tenant(tenant).select_related("user")
-
-
-VALUE_FIELDS = ("user_id", "attribute", "value", "type", "primary", "display", "extra")
-
-
-def load_details(
-    accesses: list[TenantAccess], *, values: bool, groups: bool, managers: bool = False
-) -> None:
-    """Load, in one query each, what rendering needs beyond the rows themselves.
-
-    Plain tuples rather than model instances: a page of 100 users is three queries and no
-    per-row object construction. Attaches `loaded_values`, `loaded_groups` and
-    `visible_manager` to each access. Values already attached (a freshly created user's) are
-    kept. A manager is visible only if it has access to the tenant the accesses belong to:
-    another tenant's people are neither shown nor named.
-    """
-    if not accesses:
-        return
-    by_user = {access.user_id: access for access in accesses}
-    for access in accesses:
-        # Not wanted means not shown: an empty list spares the query.
-        if not hasattr(access, "loaded_values"):
-            access.loaded_values = [] if not values else None
-        if groups or not hasattr(access, "loaded_groups"):
-            access.loaded_groups = []
-        access.visible_manager = None
-    missing_values = [a.user_id for a in accesses if a.loaded_values is None]
-    if missing_values:
-        for access in accesses:
-            if access.loaded_values is None:
-                access.loaded_values = []
-        rows = (
-            UserValue.objects.filter(user_id__in=missing_values)
-            .order_by("user_id", "attribute", "position")
-            .values_list(*VALUE_FIELDS)
-        )
-        for row in rows:
-            by_user[row[0]].loaded_values.append(row[1:])
-    if groups:
-        by_access = {access.pk: access for access in accesses}
-        memberships = (
-            GroupMembership.objects.filter(access_id__in=list(by_access))
-            .order_by("group__display_name_key")
-            .values_list("access_id", "group_id", "group__display_name")
-        )
-        for access_id, group_id, display_name in memberships:
-            by_access[access_id].loaded_groups.append((group_id, display_name))
-    manager_ids = {a.user.manager_id for a in accesses if a.user.manager_id}
-    if managers and manager_ids:
-        visible = {
-            pk: display or user_name
-            for pk, display, user_name in TenantAccess.objects.for_tenant(accesses[0].tenant_id)
-            .filter(user_id__in=manager_ids)
-            .values_list("user_id", "user__display_name", "user__user_name")
-        }
-        for access in accesses:
-            manager_id = access.user.manager_id
-            if manager_id in visible:
-                access.visible_manager = (manager_id, visible[manager_id])
+# --- filtering and sorting ------------------------------------------------------------------
 
 
 def _values_of(attribute: str):
@@ -231,10 +170,8 @@ SORT_FIELDS = {
     **{f"name.{sub.lower()}": f"user__{field}" for sub, field in NAME_COLUMNS.items()},
     **{attr.lower(): f"user__{field}" for attr, field in ENTERPRISE_COLUMNS.items()},
 }
-DEFAULT_ORDER = ("pk",)
-LAST_MODIFIED_EXPRESSION = Greatest(
-    "updated_at", "user__updated_at"
-)  # creation order of the access: stable and index-backed
+DEFAULT_ORDER = ("pk",)  # creation order of the access: stable and index-backed
+LAST_MODIFIED_EXPRESSION = Greatest("updated_at", "user__updated_at")
 
 
 # --- documents ----------------------------------------------------------------------------------
@@ -316,8 +253,8 @@ def render_user(access: TenantAccess, *, base_url: str) -> dict:
         **document,
         "meta": {
             "resourceType": "User",
-            "created": _timestamp(user.created_at),
-            "lastModified": _timestamp(last_modified),
+            "created": timestamp(user.created_at),
+            "lastModified": timestamp(last_modified),
             "location": f"{base_url}/Users/{user.id}",
             "version": user_version(access),
         },
@@ -326,10 +263,6 @@ def render_user(access: TenantAccess, *, base_url: str) -> dict:
 
 def user_version(access: TenantAccess) -> str:
     return f'W/"{access.user.version}-{access.version}"'
-
-
-def _timestamp(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -372,6 +305,11 @@ def value_rows(user: User, document: dict) -> list[UserValue]:
                 )
             )
     return rows
+
+
+def value_tuples(rows: list[UserValue]) -> list[tuple]:
+    """UserValue rows in the shape `scim.selectors.scim_user_details` loads them."""
+    return [(r.attribute, r.value, r.type, r.primary, r.display, r.extra) for r in rows]
 
 
 def manager_id(document: dict) -> str | None:

@@ -4,14 +4,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kestra_iam.permissions import (
-    normalize_permissions,
+    normalise_permissions,
     permission_pairs,
     permissions_from_pairs,
 )
 
 
-def test_normalize_orders_and_deduplicates():
-    assert normalize_permissions({"USERS": ["UPDATE", "READ", "READ"], "GROUPS": []}) == {
+def test_normalise_orders_and_deduplicates():
+    assert normalise_permissions({"USERS": ["UPDATE", "READ", "READ"], "GROUPS": []}) == {
         "USERS": ["READ", "UPDATE"]
     }
 
@@ -25,9 +25,9 @@ def test_normalize_orders_and_deduplicates():
         (["USERS"], "must be a mapping"),
     ],
 )
-def test_normalize_rejects_unknown_values_by_name(raw, message):
+def test_normalise_rejects_unknown_values_by_name(raw, message):
     with pytest.raises(ValidationError, match=message):
-        normalize_permissions(raw)
+        normalise_permissions(raw)
 
 
 def test_pairs_round_trip():

@@ -5,7 +5,7 @@ import pytest
 from django.db import OperationalError, connection
 
 from kestra_iam.models import GroupMembership
-from scim import services
+from scim.services import groups as services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,10 +11,12 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
 from kestra_iam.models import UserValue
-from scim import patch as patch_module
 from scim import users as user_resource
+from scim import values as values_module
+from scim.conf import SCIMSettings
 from scim.expressions import parse_path
-from scim.patch import Operation, PatchApplier
+from scim.operations import Operation
+from scim.patch import PatchApplier
 from scim.schema import USER_RESOURCE
 
 pytestmark = pytest.mark.django_db
@@ -32,18 +34,29 @@ def emails(count: int, start: int = 0) -> list[dict]:
 def test_adding_values_does_work_linear_in_the_values(monkeypatch, settings):
     settings.SCIM = {**settings.SCIM, "max_values": 100_000}
     calls = []
-    identity = patch_module._identity
+    identity = values_module.identity
 
     def counted(item):
         calls.append(1)
         return identity(item)
 
-    monkeypatch.setattr(patch_module, "_identity", counted)
-    applier = PatchApplier(USER_RESOURCE, user_resource.CLEANER, resource_id="x")
+    monkeypatch.setattr(values_module, "identity", counted)
+    applier = PatchApplier(
+        USER_RESOURCE,
+        user_resource.CLEANER,
+        resource_id="x",
+        limits=SCIMSettings().filter_limits,
+        max_members=10_000,
+    )
     for size in (500, 2000):
         calls.clear()
         document = {"userName": "a", "emails": emails(size)}
-        operation = Operation("add", parse_path("emails"), emails(size, start=size // 2), True)
+        operation = Operation(
+            "add",
+            parse_path("emails", SCIMSettings().filter_limits),
+            emails(size, start=size // 2),
+            True,
+        )
         result = applier.apply(document, [operation])
         assert len(result.document["emails"]) == size + size // 2  # duplicates merged once
         assert len(calls) == 2 * size  # each value looked at once: no value compared to all
@@ -52,11 +65,19 @@ def test_adding_values_does_work_linear_in_the_values(monkeypatch, settings):
 def test_removing_values_by_value_does_work_linear_in_the_values(monkeypatch, settings):
     settings.SCIM = {**settings.SCIM, "max_values": 100_000}
     calls = []
-    identity = patch_module._identity
-    monkeypatch.setattr(patch_module, "_identity", lambda item: calls.append(1) or identity(item))
-    applier = PatchApplier(USER_RESOURCE, user_resource.CLEANER, resource_id="x")
+    identity = values_module.identity
+    monkeypatch.setattr(values_module, "identity", lambda item: calls.append(1) or identity(item))
+    applier = PatchApplier(
+        USER_RESOURCE,
+        user_resource.CLEANER,
+        resource_id="x",
+        limits=SCIMSettings().filter_limits,
+        max_members=10_000,
+    )
     document = {"userName": "a", "emails": emails(3000)}
-    operation = Operation("remove", parse_path("emails"), emails(1000), True)
+    operation = Operation(
+        "remove", parse_path("emails", SCIMSettings().filter_limits), emails(1000), True
+    )
     result = applier.apply(document, [operation])
     assert len(result.document["emails"]) == 2000
     assert len(calls) == 1000 + 3000

@@ -122,12 +122,12 @@ def test_a_post_without_a_body_is_invalid_syntax(scim, path):
 
 def test_an_unexpected_error_is_a_generic_scim_500(scim, monkeypatch):
     """Internals never reach the client: the body says only that the error was logged."""
-    from scim import views
+    from scim import resources
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views, "scim_user_list", boom)
+    monkeypatch.setattr(resources, "scim_user_list", boom)
     monkeypatch.setattr("scim.exceptions.logger.exception", lambda *a, **k: None)
     response = scim.get("/Users")
     assert_scim_error(response, 500)

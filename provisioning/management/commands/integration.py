@@ -61,7 +61,10 @@ class Command(AuditedCommand):
         listing = actions.add_parser("list", help="List integrations.")
         listing.add_argument("--tenant", help="Only this tenant's integrations.")
         listing.add_argument("--json", action="store_true")
+        self._add_actions_on_one(actions)
 
+    def _add_actions_on_one(self, actions) -> None:
+        """The sub-commands that take an integration id."""
         for name, text in [
             ("enable", "Accept requests on the integration's endpoint."),
             ("disable", "Reject every request on the integration's endpoint."),

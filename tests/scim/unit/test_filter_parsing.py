@@ -2,6 +2,8 @@
 
 import pytest
 
+from scim import expressions
+from scim.conf import SCIMSettings
 from scim.expressions import (
     And,
     AttrPath,
@@ -13,11 +15,18 @@ from scim.expressions import (
     PatchPath,
     ValuePath,
     parse_attribute_list,
-    parse_filter,
-    parse_path,
 )
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+CONFIGURED = SCIMSettings().filter_limits  # the defaults the service runs with
+
+
+def parse_filter(text, limits=CONFIGURED):
+    return expressions.parse_filter(text, limits)
+
+
+def parse_path(text, limits=CONFIGURED):
+    return expressions.parse_path(text, limits)
 
 
 def eq(attr, value, sub=None, uri=None):

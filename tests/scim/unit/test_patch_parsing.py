@@ -4,6 +4,7 @@ import pytest
 
 from scim import groups as group_resource
 from scim import users as user_resource
+from scim.conf import SCIMSettings
 from scim.exceptions import (
     InvalidFilter,
     InvalidPath,
@@ -13,11 +14,12 @@ from scim.exceptions import (
     NoTarget,
     TooMany,
 )
-from scim.expressions import DEFAULT_LIMITS
-from scim.patch import MemberChange, PatchApplier, parse_operations
+from scim.operations import parse_operations
+from scim.patch import MemberChange, PatchApplier
 from scim.schema import ENTERPRISE_URN, GROUP_RESOURCE, PATCH_OP_URN, USER_RESOURCE
 
 USER_ID = "2819c223-7f76-453a-919d-413861904646"
+DEFAULT_LIMITS = SCIMSettings().filter_limits
 
 
 def ops(*operations, **body):
@@ -29,7 +31,13 @@ def ops(*operations, **body):
 
 
 def apply_user(document, *operations):
-    applier = PatchApplier(USER_RESOURCE, user_resource.CLEANER, resource_id=USER_ID)
+    applier = PatchApplier(
+        USER_RESOURCE,
+        user_resource.CLEANER,
+        resource_id=USER_ID,
+        limits=DEFAULT_LIMITS,
+        max_members=10_000,
+    )
     return applier.apply(document, ops(*operations))
 
 
@@ -38,6 +46,7 @@ def apply_group(document, *operations, max_members=10_000):
         GROUP_RESOURCE,
         group_resource.CLEANER,
         resource_id=USER_ID,
+        limits=DEFAULT_LIMITS,
         member_attribute="members",
         max_members=max_members,
     )
