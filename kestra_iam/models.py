@@ -1,5 +1,5 @@
 """The IAM domain: tenants, global users and their per-tenant access, groups, roles, bindings,
-service accounts and their API tokens (DESIGN §2).
+service accounts and their API tokens (docs/architecture.md, "Domain").
 
 Models hold single-row invariants only; workflows that touch several rows live in services.
 """
@@ -263,13 +263,10 @@ class TenantAccess(models.Model):
     external_id = models.CharField("externalId", max_length=256, blank=True, default="")
     # SCIM `active` for this tenant. None: never set (or removed), which counts as active.
     active = models.BooleanField(null=True, blank=True, default=True)
-    provisioned_by = models.ForeignKey(
-        "provisioning.ProvisioningIntegration",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="provisioned_accesses",
-        help_text="The integration that created this access, if one did.",
+    # The integration that created this access, if one did. An id, not a foreign key: the IAM
+    # domain does not depend on the provisioning app, and the fact outlives the integration.
+    provisioned_by_id = models.UUIDField(
+        "provisioned by (integration id)", null=True, blank=True, editable=False
     )
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -287,6 +284,7 @@ class TenantAccess(models.Model):
         ]
         indexes = [
             models.Index(fields=["tenant", "external_id"], name="tenant_access_external_id"),
+            models.Index(fields=["provisioned_by_id"], name="tenant_access_provisioned_by"),
         ]
 
     def __str__(self) -> str:
@@ -311,6 +309,10 @@ class Group(CanonicalKeyMixin, models.Model):
     display_name = models.CharField("displayName", max_length=256)
     display_name_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, editable=False)
     external_id = models.CharField("externalId", max_length=256, blank=True, default="")
+    # The integration that created the group, if one did (an id, as on TenantAccess).
+    provisioned_by_id = models.UUIDField(
+        "provisioned by (integration id)", null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -330,7 +332,10 @@ class Group(CanonicalKeyMixin, models.Model):
             ),
             models.CheckConstraint(condition=~Q(display_name=""), name="group_name_not_empty"),
         ]
-        indexes = [models.Index(fields=["tenant", "external_id"], name="group_external_id")]
+        indexes = [
+            models.Index(fields=["tenant", "external_id"], name="group_external_id"),
+            models.Index(fields=["provisioned_by_id"], name="group_provisioned_by"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
@@ -23,28 +22,24 @@ from django.utils.timezone import now
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kestra_iam.admin import AuditedAdminMixin, audited_admin_view
+from kestra_iam.admin import AuditedAdminMixin, AuditEventAdmin, audited_admin_view
+from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import ApiToken
 from kestra_iam.services import live_tokens
+from provisioning.handoff import receive_issued_tokens, take_issued_token
 from provisioning.models import ProvisioningIntegration
 from provisioning.selectors import integration_endpoint
 from provisioning.services import (
-    TENANCY_REQUIRED,
-    ensure_tenancy_enabled,
     integration_delete,
     integration_revoke_tokens,
     integration_rotate_token,
     integration_set_enabled,
-    take_issued_token,
 )
+from provisioning.tenancy import TENANCY_REQUIRED, ensure_tenancy_enabled, tenancy_enabled
 
 TOKEN_TEMPLATE = "admin/provisioning/provisioningintegration/secret_token.html"
 OVERLAP_CHOICES = ((0, "none: the old token stops now"), (1, "1 hour"), (24, "24 hours"))
 TOKEN_EXPIRY_WARNING = timedelta(days=30)
-
-
-def _tenancy_enabled() -> bool:
-    return settings.KESTRA_TENANTS_ENABLED
 
 
 def _changelist_url(model_admin, request, *args) -> str:
@@ -194,21 +189,23 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         ]
 
     def has_add_permission(self, request):
-        return _tenancy_enabled() and super().has_add_permission(request)
+        return tenancy_enabled() and super().has_add_permission(request)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {})}
-        if not _tenancy_enabled():
+        if not tenancy_enabled():
             extra_context["tenancy_message"] = TENANCY_REQUIRED
         return super().changelist_view(request, extra_context)
 
     def add_view(self, request, form_url="", extra_context=None):
-        if not _tenancy_enabled():
+        if not tenancy_enabled():
             messages.error(request, TENANCY_REQUIRED)
             return HttpResponseRedirect(
                 reverse("admin:provisioning_provisioningintegration_changelist")
             )
-        return super().add_view(request, form_url, extra_context)
+        # The new integration's Secret Token is handed over inside this scope, to response_add.
+        with receive_issued_tokens():
+            return super().add_view(request, form_url, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         integration = self.get_object(request, object_id)
@@ -223,7 +220,7 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 endpoint=integration_endpoint(integration, request=request),
                 live_tokens=tokens,
                 overlap_choices=OVERLAP_CHOICES,
-                tenancy_message=None if _tenancy_enabled() else TENANCY_REQUIRED,
+                tenancy_message=None if tenancy_enabled() else TENANCY_REQUIRED,
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -359,3 +356,22 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         # The page holds a credential: never store it in a cache or the browser history cache.
         response["Cache-Control"] = "no-store"
         return response
+
+
+class AuditIntegrationFilter(admin.SimpleListFilter):
+    """Audit events by integration: the trail is the IAM domain's, integrations are ours."""
+
+    title = "integration"
+    parameter_name = "integration"
+
+    def lookups(self, request, model_admin):
+        return [(str(i.pk), str(i)) for i in ProvisioningIntegration.objects.all()]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        integration_id = parse_uuid(self.value())
+        return queryset.filter(integration_id=integration_id) if integration_id else queryset.none()
+
+
+AuditEventAdmin.list_filter.insert(1, AuditIntegrationFilter)

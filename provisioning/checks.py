@@ -1,16 +1,15 @@
 """System checks of the provisioning app."""
 
-from django.conf import settings
 from django.core.checks import Warning, register
 from django.db import DatabaseError
 
-from provisioning.services import TENANCY_REQUIRED
+from provisioning.tenancy import TENANCY_REQUIRED, tenancy_enabled
 
 
 @register()
 def integrations_need_tenancy(app_configs, **kwargs):
     """Warn when integrations exist while tenancy is off: their endpoints refuse every request."""
-    if settings.KESTRA_TENANTS_ENABLED:
+    if tenancy_enabled():
         return []
     from provisioning.models import ProvisioningIntegration
 

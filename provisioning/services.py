@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
@@ -20,7 +19,9 @@ from kestra_iam.services import (
     api_token_rotate,
     live_tokens,
 )
+from provisioning.handoff import receive_issued_tokens, take_issued_token
 from provisioning.models import ProvisioningIntegration
+from provisioning.tenancy import ensure_tenancy_enabled
 
 SCIM_PROVISIONER_ROLE = "SCIMProvisioner"
 # Exactly what Kestra documents. USERS has no DELETE: a SCIM DELETE only removes the user's
@@ -34,23 +35,6 @@ SCIM_PROVISIONER_PERMISSIONS = {
         a.value for a in (Action.CREATE, Action.READ, Action.UPDATE, Action.DELETE)
     ],
 }
-
-TENANCY_REQUIRED = (
-    "Provisioning requires tenants to be enabled: set kestra.ee.tenants.enabled: true in the "
-    "KESTRA_CONFIG file (or KESTRA_EE_TENANTS_ENABLED=true) and restart."
-)
-
-
-class ProvisioningUnavailable(DomainError):
-    """Tenancy is off, so integrations cannot exist."""
-
-    def __init__(self) -> None:
-        super().__init__(TENANCY_REQUIRED)
-
-
-def ensure_tenancy_enabled() -> None:
-    if not settings.KESTRA_TENANTS_ENABLED:
-        raise ProvisioningUnavailable()
 
 
 @dataclass(frozen=True)
@@ -137,16 +121,9 @@ def integration_create(
         integration.full_clean()
     except ValidationError as exc:
         raise DomainError(" ".join(exc.messages)) from None
-    integration.save()
-    return CreatedIntegration(integration, take_issued_token(integration))
-
-
-def take_issued_token(integration: ProvisioningIntegration) -> str:
-    """The raw token the post_save bootstrap left on the instance; removed once taken."""
-    raw = integration.__dict__.pop("issued_token", None)
-    if raw is None:
-        raise RuntimeError("No token was issued with this integration.")
-    return raw
+    with receive_issued_tokens():
+        integration.save()  # the post_save receiver bootstraps it and hands the token over
+        return CreatedIntegration(integration, take_issued_token(integration))
 
 
 def integration_set_enabled(*, integration: ProvisioningIntegration, enabled: bool) -> None:

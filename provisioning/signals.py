@@ -1,8 +1,14 @@
-"""The one receiver of this app: bootstrap a new integration (style.md §3)."""
+"""The one receiver of this app: bootstrap a new integration.
+
+Guard, then delegate to one idempotent service; connected once, from `ProvisioningConfig.ready`,
+with a dispatch_uid. The raw token goes to whoever saved the integration through
+`provisioning.handoff`, never through the instance.
+"""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from provisioning.handoff import hand_over
 from provisioning.models import ProvisioningIntegration
 from provisioning.services import integration_bootstrap
 
@@ -13,5 +19,5 @@ def bootstrap_new_integration(sender, instance, created, raw, **kwargs):
     if not created or raw:
         return
     result = integration_bootstrap(integration=instance)
-    # Not persisted: the caller that saved the integration shows it once, then drops it.
-    instance.issued_token = result.raw_token
+    if result.raw_token is not None:
+        hand_over(instance.pk, result.raw_token)

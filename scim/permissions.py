@@ -3,18 +3,18 @@ role bindings in the tenant must grant the resource and action the request needs
 
 from __future__ import annotations
 
-from django.conf import settings
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from kestra_iam.permissions import Action, Resource
+from provisioning.tenancy import tenancy_enabled
 
 
 class IntegrationEnabled(BasePermission):
     """A disabled integration — or any integration while tenancy is off — refuses everything."""
 
     def has_permission(self, request, view) -> bool:
-        if not settings.KESTRA_TENANTS_ENABLED:
+        if not tenancy_enabled():
             raise PermissionDenied(
                 "Provisioning is unavailable: tenants are disabled on this instance."
             )

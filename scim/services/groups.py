@@ -19,6 +19,7 @@ from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Group, GroupMembership, Tenant, TenantAccess
 from kestra_iam.text import case_insensitive_key
 from kestra_iam.transactions import retry_once_on_conflict
+from provisioning.models import ProvisioningIntegration
 from scim import groups as group_resource
 from scim.conditional import check_version
 from scim.conf import scim_settings
@@ -143,7 +144,13 @@ def _members_from_document(document: dict) -> list[str]:
 
 
 @retry_once_on_conflict
-def scim_group_create(*, tenant: Tenant, document: dict, audit: AuditEntry) -> Group:
+def scim_group_create(
+    *,
+    tenant: Tenant,
+    integration: ProvisioningIntegration | None,
+    document: dict,
+    audit: AuditEntry,
+) -> Group:
     """POST /Groups: a group of this tenant, with the members the body lists (if any)."""
     try:
         with transaction.atomic():
@@ -157,6 +164,7 @@ def scim_group_create(*, tenant: Tenant, document: dict, audit: AuditEntry) -> G
                 tenant=tenant,
                 display_name=document["displayName"],
                 external_id=document.get("externalId", ""),
+                provisioned_by_id=integration.pk if integration else None,
             )
             members = _members_from_document(document)
             if members:

@@ -30,7 +30,10 @@ class GroupsView(ListMixin, GroupRenderMixin, SCIMView):
     def post(self, request, **kwargs):
         document = group_resource.CLEANER.clean_resource(self.body())
         group = scim_group_create(
-            tenant=self.tenant, document=document, audit=self.audit_entry(outcome=201)
+            tenant=self.tenant,
+            integration=request.auth.integration,
+            document=document,
+            audit=self.audit_entry(outcome=201),
         )
         return self.resource_response(
             self.render_one(group), status=201, version=group_resource.group_version(group)

@@ -10,7 +10,8 @@ from django.urls import reverse
 from kestra_iam.models import ApiToken, Binding, Role, ServiceAccount
 from kestra_iam.services import api_token_authenticate
 from provisioning.models import ProvisioningIntegration
-from provisioning.services import TENANCY_REQUIRED, integration_create
+from provisioning.services import integration_create
+from provisioning.tenancy import TENANCY_REQUIRED
 
 pytestmark = pytest.mark.django_db
 

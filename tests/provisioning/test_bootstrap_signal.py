@@ -11,13 +11,8 @@ from kestra_iam.models import ApiToken, Binding, Role, ServiceAccount
 from provisioning import services
 from provisioning.checks import integrations_need_tenancy
 from provisioning.models import ProvisioningIntegration
-from provisioning.services import (
-    SCIM_PROVISIONER_ROLE,
-    TENANCY_REQUIRED,
-    ProvisioningUnavailable,
-    integration_bootstrap,
-    integration_create,
-)
+from provisioning.services import SCIM_PROVISIONER_ROLE, integration_bootstrap, integration_create
+from provisioning.tenancy import TENANCY_REQUIRED, ProvisioningUnavailable
 from tests.factories import ProvisioningIntegrationFactory, RoleFactory
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +135,45 @@ def test_system_check_warns_about_integrations_while_tenancy_is_off(tenant, sett
     assert warning.id == "provisioning.W001"
     assert "1 provisioning integration(s) exist" in warning.msg
     assert warning.hint == TENANCY_REQUIRED
+
+
+def test_the_token_is_handed_over_once_inside_a_receiving_scope(tenant):
+    from provisioning.handoff import receive_issued_tokens, take_issued_token
+
+    with receive_issued_tokens():
+        integration = ProvisioningIntegration(tenant=tenant, name="Scoped")
+        integration.save()
+        raw = take_issued_token(integration)
+        assert raw.startswith("kiam_")
+        with pytest.raises(RuntimeError, match="No Secret Token"):
+            take_issued_token(integration)  # once only
+    assert not hasattr(integration, "issued_token")  # nothing rides on the instance
+
+
+def test_a_token_issued_outside_any_scope_is_not_kept(tenant):
+    from provisioning import handoff
+
+    integration = ProvisioningIntegrationFactory(tenant=tenant)  # a bare save, no scope
+    assert integration.service_account.tokens.count() == 1
+    with handoff.receive_issued_tokens(), pytest.raises(RuntimeError):
+        handoff.take_issued_token(integration)
+
+
+def test_receiving_scopes_do_not_see_other_threads_tokens(tenant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from provisioning import handoff
+
+    with handoff.receive_issued_tokens():
+        integration = ProvisioningIntegrationFactory(tenant=tenant)
+
+        def elsewhere():
+            with handoff.receive_issued_tokens():
+                try:
+                    return handoff.take_issued_token(integration)
+                except RuntimeError:
+                    return None
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            assert pool.submit(elsewhere).result() is None
+        assert handoff.take_issued_token(integration).startswith("kiam_")

@@ -5,14 +5,14 @@ Safe to run again: existing objects are reused, and secrets are printed only whe
 
 import secrets
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from kestra_iam.models import Tenant, User
 from provisioning.models import ProvisioningIntegration
 from provisioning.selectors import integration_endpoint
-from provisioning.services import TENANCY_REQUIRED, integration_create
+from provisioning.services import integration_create
+from provisioning.tenancy import TENANCY_REQUIRED, tenancy_enabled
 
 DEMO_ADMIN = "admin"
 DEMO_TENANT = "main"
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         )
 
     def _ensure_integration(self, tenant: Tenant) -> None:
-        if not settings.KESTRA_TENANTS_ENABLED:
+        if not tenancy_enabled():
             self.stdout.write(f"No demo integration: {TENANCY_REQUIRED}")
             return
         existing = ProvisioningIntegration.objects.filter(

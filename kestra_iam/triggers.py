@@ -1,0 +1,130 @@
+"""Database triggers that keep group memberships within one tenant (see migration 0007).
+
+Django cannot express a constraint across two tables, so triggers do it: a membership insert or
+update whose group and access belong to different tenants fails, and so does moving a group or
+an access that has memberships to another tenant. On PostgreSQL the membership check is a
+statement-level trigger over the inserted rows, so adding 10,000 members is one join, not
+10,000 trigger calls. Either way the error is an integrity error, like a foreign key's.
+
+On SQLite, a migration that rebuilds `kestra_iam_group`, `kestra_iam_tenantaccess` or
+`kestra_iam_groupmembership` (any AlterField there) must drop these triggers first and create
+them again afterwards — SQLite refuses to rename a table that a trigger body names — as
+migration 0008 does with `without_membership_triggers`.
+"""
+
+from django.db import migrations
+
+# Every statement below is fixed text; MESSAGE is a constant of this module, not input.
+# ruff: noqa: S608
+MESSAGE = "a group membership must join a group and an access of the same tenant"
+
+POSTGRESQL = f"""
+CREATE FUNCTION kestra_iam_membership_same_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM new_memberships m
+        JOIN kestra_iam_group g ON g.id = m.group_id
+        JOIN kestra_iam_tenantaccess a ON a.id = m.access_id
+        WHERE g.tenant_id <> a.tenant_id
+    ) THEN
+        RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER membership_same_tenant_insert AFTER INSERT ON kestra_iam_groupmembership
+    REFERENCING NEW TABLE AS new_memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION kestra_iam_membership_same_tenant();
+CREATE TRIGGER membership_same_tenant_update AFTER UPDATE ON kestra_iam_groupmembership
+    REFERENCING NEW TABLE AS new_memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION kestra_iam_membership_same_tenant();
+
+CREATE FUNCTION kestra_iam_group_keeps_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM kestra_iam_groupmembership WHERE group_id = NEW.id) THEN
+        RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER group_keeps_tenant BEFORE UPDATE OF tenant_id ON kestra_iam_group
+    FOR EACH ROW WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id)
+    EXECUTE FUNCTION kestra_iam_group_keeps_tenant();
+
+CREATE FUNCTION kestra_iam_access_keeps_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM kestra_iam_groupmembership WHERE access_id = NEW.id) THEN
+        RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER access_keeps_tenant BEFORE UPDATE OF tenant_id ON kestra_iam_tenantaccess
+    FOR EACH ROW WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id)
+    EXECUTE FUNCTION kestra_iam_access_keeps_tenant();
+"""
+
+POSTGRESQL_REVERSE = """
+DROP TRIGGER access_keeps_tenant ON kestra_iam_tenantaccess;
+DROP FUNCTION kestra_iam_access_keeps_tenant();
+DROP TRIGGER group_keeps_tenant ON kestra_iam_group;
+DROP FUNCTION kestra_iam_group_keeps_tenant();
+DROP TRIGGER membership_same_tenant_update ON kestra_iam_groupmembership;
+DROP TRIGGER membership_same_tenant_insert ON kestra_iam_groupmembership;
+DROP FUNCTION kestra_iam_membership_same_tenant();
+"""
+
+_SQLITE_MEMBERSHIP_CHECK = f"""
+    WHEN EXISTS (
+        SELECT 1 FROM kestra_iam_group g, kestra_iam_tenantaccess a
+        WHERE g.id = NEW.group_id AND a.id = NEW.access_id AND g.tenant_id <> a.tenant_id
+    )
+    BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END
+"""
+SQLITE = [
+    "CREATE TRIGGER membership_same_tenant_insert BEFORE INSERT ON kestra_iam_groupmembership"
+    + _SQLITE_MEMBERSHIP_CHECK,
+    "CREATE TRIGGER membership_same_tenant_update BEFORE UPDATE ON kestra_iam_groupmembership"
+    + _SQLITE_MEMBERSHIP_CHECK,
+    f"""CREATE TRIGGER group_keeps_tenant BEFORE UPDATE OF tenant_id ON kestra_iam_group
+    WHEN OLD.tenant_id IS NOT NEW.tenant_id
+        AND EXISTS (SELECT 1 FROM kestra_iam_groupmembership WHERE group_id = NEW.id)
+    BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
+    f"""CREATE TRIGGER access_keeps_tenant BEFORE UPDATE OF tenant_id ON kestra_iam_tenantaccess
+    WHEN OLD.tenant_id IS NOT NEW.tenant_id
+        AND EXISTS (SELECT 1 FROM kestra_iam_groupmembership WHERE access_id = NEW.id)
+    BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
+]
+SQLITE_REVERSE = [
+    f"DROP TRIGGER {name}"
+    for name in (
+        "membership_same_tenant_insert",
+        "membership_same_tenant_update",
+        "group_keeps_tenant",
+        "access_keeps_tenant",
+    )
+]
+
+
+def create_triggers(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(POSTGRESQL)
+    else:
+        for statement in SQLITE:
+            schema_editor.execute(statement)
+
+
+def drop_triggers(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(POSTGRESQL_REVERSE)
+    else:
+        for statement in SQLITE_REVERSE:
+            schema_editor.execute(statement)
+
+
+
+
+def without_membership_triggers(*operations) -> list:
+    """Wrap schema operations so the triggers are out of the way while they run (SQLite)."""
+    return [
+        migrations.RunPython(drop_triggers, create_triggers),
+        *operations,
+        migrations.RunPython(create_triggers, drop_triggers),
+    ]
