@@ -1,10 +1,14 @@
-"""Shared fixtures (style.md §9)."""
+"""Shared fixtures: tenants, integrations with their SCIM clients, the admin, and a guard that
+fails any test during which a SCIM request ended in an unexpected error."""
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 
 from tests.factories import ServiceAccountFactory, TenantFactory, UserFactory
+
+# The system Chromium, for the tests that drive the admin in a browser (`page`, `browser`).
+pytest_plugins = ["tests.browser"]
 
 ADMIN_PASSWORD = "correct horse battery staple"
 

@@ -1,4 +1,4 @@
-"""A client that talks to a live server exactly as Microsoft Entra ID does.
+"""An HTTP client that talks to a live server exactly as Microsoft Entra ID does.
 
 Requests go over real HTTP with only the headers Entra sends: `Authorization` always, and
 `Content-Type: application/scim+json; charset=utf-8` with a body — no Accept, no User-Agent.
@@ -10,11 +10,6 @@ import http.client
 import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-import pytest
-
-from provisioning.selectors import scim_base_path
-from provisioning.services import integration_create
 
 FLAG = "aadOptscim062020"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -78,12 +73,3 @@ class EntraClient:
     def op(self, name: str) -> str:
         """Entra capitalises ops by default and lowercases them with the flag."""
         return name.lower() if self.flag else name.capitalize()
-
-
-@pytest.fixture(params=["default", "flag"])
-def entra(request, live_server, transactional_db, tenant):
-    created = integration_create(tenant=tenant, name="Microsoft Entra ID")
-    base = live_server.url + scim_base_path(
-        tenant_id=tenant.pk, integration_id=created.integration.pk
-    )
-    return EntraClient(base, created.raw_token, request.param)

@@ -1,4 +1,4 @@
-"""The Microsoft SCIM Validator's tests (entra-client.md §9.2), in the shapes it sends.
+"""The Microsoft SCIM Validator's tests (scimvalidator.microsoft.com), in the shapes it sends.
 
 24 mandatory tests and 7 previews; each test here is named after the validator's.
 """

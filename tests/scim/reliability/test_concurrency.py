@@ -10,7 +10,7 @@ from threading import Barrier
 import pytest
 
 from kestra_iam.models import Group, GroupMembership, TenantAccess, User
-from tests.entra.conftest import EntraClient
+from tests.scim.http import EntraClient
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -13,8 +13,8 @@ from django.contrib.auth.hashers import check_password
 from kestra_iam.models import Binding, Role, TenantAccess, User
 from provisioning.selectors import scim_base_path
 from provisioning.services import integration_create
-from tests.entra.conftest import EntraClient
 from tests.factories import TenantFactory, UserFactory
+from tests.scim.http import EntraClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

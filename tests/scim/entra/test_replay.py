@@ -1,7 +1,10 @@
 """Entra ID's documented traffic replayed against a live server, in default and flag mode.
 
-The scenarios follow ../shared/docs/entra-client.md §4 (request shapes and expected answers)
-and its §6 quirks; each checks the status, the body and what a follow-up GET shows.
+The scenarios follow the request and response shapes Microsoft documents for its provisioning
+service ("Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID"
+and "Known issues and resolutions with SCIM 2.0 protocol compliance", Microsoft Learn), and the
+tolerances listed in scim/quirks.py; each checks the status, the body and what a follow-up GET
+shows.
 """
 
 from urllib.parse import quote
@@ -26,7 +29,7 @@ def filter_path(resource: str, expression: str, excluded: str | None = None) -> 
 
 
 def entra_user(user_name: str, external_id: str = "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef") -> dict:
-    """§4.2: the body Entra POSTs to create a user."""
+    """The body Entra POSTs to create a user."""
     return {
         "schemas": [USER, ENTERPRISE],
         "externalId": external_id,
@@ -50,7 +53,7 @@ def create_user(entra, user_name: str, **extra) -> dict:
 
 
 def test_test_connection(entra):
-    """§4.1: a random-GUID lookup with no Accept, Content-Type or User-Agent."""
+    """Test Connection: a random-GUID lookup with no Accept, Content-Type or User-Agent."""
     for path in (
         "/Users?filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22",
         filter_path("Groups", 'displayName eq "1b5e2a4c-7d9f-4c1e-9a8b-2f3d4e5f6a7b"', "members"),
@@ -427,7 +430,7 @@ def test_group_lifecycle(entra):
 
 
 def test_reference_checks(entra):
-    """§4.9 (historical): `id eq … and members eq …` and `… and manager eq …` with attributes=id."""
+    """Reference checks (historical): `id eq … and members eq …` and `… and manager eq …`."""
     boss = create_user(entra, "refboss@example.com")
     user = create_user(entra, "refuser@example.com")
     entra.patch(

@@ -1,4 +1,4 @@
-"""The bad-input catalogue (perf-security.md Part C): a SCIM Error, never a 500, no change.
+"""Hostile and malformed input: a SCIM Error, never a 500, and no change to the data.
 
 Each case checks the status and scimType, and that the data is exactly as it was before.
 """
