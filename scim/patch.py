@@ -16,6 +16,7 @@ import copy
 from dataclasses import dataclass, field
 
 from scim import values
+from scim.conf import scim_settings
 from scim.documents import Cleaner, get_key
 from scim.exceptions import (
     InvalidPath,
@@ -82,6 +83,26 @@ class PatchApplier:
         self.shapes = OperationShapes(resource, resource_id=resource_id, limits=limits)
         self.member_attribute = member_attribute
         self.max_members = max_members
+
+    @classmethod
+    def configured(
+        cls,
+        resource: ResourceType,
+        cleaner: Cleaner,
+        *,
+        resource_id: str,
+        member_attribute: str | None = None,
+    ) -> PatchApplier:
+        """An applier with the service's configured limits (`scim.conf`)."""
+        settings = scim_settings()
+        return cls(
+            resource,
+            cleaner,
+            resource_id=resource_id,
+            limits=settings.filter_limits,
+            max_members=settings.max_members,
+            member_attribute=member_attribute,
+        )
 
     def apply(self, document: dict, operations: list[Operation]) -> PatchResult:
         result = PatchResult(document=copy.deepcopy(document), member_changes=[])

@@ -22,7 +22,6 @@ from kestra_iam.transactions import retry_once_on_conflict
 from provisioning.models import ProvisioningIntegration
 from scim import groups as group_resource
 from scim.conditional import check_version
-from scim.conf import scim_settings
 from scim.exceptions import InvalidValue, NotFound, Uniqueness
 from scim.operations import Operation
 from scim.patch import MemberChange, PatchApplier
@@ -202,13 +201,10 @@ def scim_group_patch(
     """PATCH /Groups/{id}: attributes on the row, members as deltas, all or nothing."""
 
     def build(group: Group):
-        settings = scim_settings()
-        applier = PatchApplier(
+        applier = PatchApplier.configured(
             GROUP_RESOURCE,
             group_resource.CLEANER,
             resource_id=str(group.pk),
-            limits=settings.filter_limits,
-            max_members=settings.max_members,
             member_attribute="members",
         )
         current = {"displayName": group.display_name}

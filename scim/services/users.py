@@ -24,7 +24,6 @@ from kestra_iam.transactions import retry_once_on_conflict
 from provisioning.models import ProvisioningIntegration
 from scim import users as user_resource
 from scim.conditional import check_version
-from scim.conf import scim_settings
 from scim.exceptions import Forbidden, InvalidValue, NotFound, Uniqueness
 from scim.operations import Operation
 from scim.patch import PatchApplier
@@ -169,13 +168,8 @@ def scim_user_patch(
     """PATCH /Users/{id}: apply the operations to what this tenant sees, atomically."""
 
     def build(access: TenantAccess):
-        settings = scim_settings()
-        applier = PatchApplier(
-            USER_RESOURCE,
-            user_resource.CLEANER,
-            resource_id=str(access.user_id),
-            limits=settings.filter_limits,
-            max_members=settings.max_members,
+        applier = PatchApplier.configured(
+            USER_RESOURCE, user_resource.CLEANER, resource_id=str(access.user_id)
         )
         scim_user_details([access], values=True, groups=False, managers=True)
         result = applier.apply(user_resource.user_document(access), operations)
