@@ -29,6 +29,7 @@ class Result:
     name: str
     samples: list[Sample] = field(default_factory=list)
     elapsed: float = 0.0
+    server_cpu: float | None = None  # CPU seconds the server's processes spent meanwhile
 
     @property
     def count(self) -> int:
@@ -70,6 +71,10 @@ class Result:
             "p99_ms": round(self.percentile(99), 1),
             "errors": self.errors,
             "queries": round(self.queries, 1),
+            # Server CPU per request: steadier than rates on a shared machine.
+            "cpu_ms": round(1000 * self.server_cpu / self.count, 2)
+            if self.server_cpu is not None and self.count
+            else None,
         }
 
 

@@ -36,6 +36,7 @@ def seed_tenant(tenant_id: str, users: int) -> dict:
                         display_name=f"User {n}",
                         name_given_name="User",
                         name_family_name=str(n),
+                        site_managed=False,
                         created_at=stamp,
                         updated_at=stamp,
                     )
@@ -59,8 +60,6 @@ def seed_tenant(tenant_id: str, users: int) -> dict:
                 ],
                 batch_size=BATCH,
             )  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
     return {
         "tenant": tenant_id,
         "integration": str(created.integration.pk),
@@ -115,3 +114,9 @@ def user_ids(tenant_id: str, numbers: range) -> list[str]:
         .values_list("user_id", flat=True)
     )
     return [str(i) for i in ids[numbers.start : numbers.stop]]
+
+
+def analyse() -> None:
+    """Statistics for the planner, as a production database would have them after seeding."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")

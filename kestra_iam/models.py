@@ -12,7 +12,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils.timezone import now
 
@@ -226,7 +226,8 @@ class UserValue(models.Model):
         ROLES = "roles"
         X509_CERTIFICATES = "x509Certificates"
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="values")
+    # No index of its own: the unique (user, attribute, position) index serves lookups by user.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="values", db_index=False)
     attribute = models.CharField(max_length=32, choices=Attribute.choices)
     position = models.PositiveIntegerField()
     value = models.TextField(blank=True, default="")
@@ -258,7 +259,11 @@ class TenantAccess(models.Model):
     by cascade, the user's group memberships in the tenant) and leaves the user alone.
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="accesses")
+    # No index of its own: the unique (tenant, user) index serves every tenant-wide query, and a
+    # second, tenant-only index is one the planner may wrongly prefer on fresh tables.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="accesses", db_index=False
+    )
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="accesses")
     external_id = models.CharField("externalId", max_length=256, blank=True, default="")
     # SCIM `active` for this tenant. None: never set (or removed), which counts as active.
@@ -284,7 +289,6 @@ class TenantAccess(models.Model):
         ]
         indexes = [
             models.Index(fields=["tenant", "external_id"], name="tenant_access_external_id"),
-            models.Index(fields=["provisioned_by_id"], name="tenant_access_provisioned_by"),
         ]
 
     def __str__(self) -> str:
@@ -305,7 +309,10 @@ class Group(CanonicalKeyMixin, models.Model):
     """A tenant's group of users; `display_name` is unique in the tenant whatever its case."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="groups")
+    # No index of its own: the unique (tenant, displayName key) index serves tenant-wide queries.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="groups", db_index=False
+    )
     display_name = models.CharField("displayName", max_length=256)
     display_name_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, editable=False)
     external_id = models.CharField("externalId", max_length=256, blank=True, default="")
@@ -332,10 +339,7 @@ class Group(CanonicalKeyMixin, models.Model):
             ),
             models.CheckConstraint(condition=~Q(display_name=""), name="group_name_not_empty"),
         ]
-        indexes = [
-            models.Index(fields=["tenant", "external_id"], name="group_external_id"),
-            models.Index(fields=["provisioned_by_id"], name="group_provisioned_by"),
-        ]
+        indexes = [models.Index(fields=["tenant", "external_id"], name="group_external_id")]
 
     def __str__(self) -> str:
         return self.display_name
@@ -565,3 +569,35 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} → {self.outcome}"
+
+
+class AuthGeneration(models.Model):
+    """One counter that the database bumps (by triggers, see `kestra_iam.triggers`) whenever
+    something that decides who may call what changes: API tokens, service accounts and their
+    role bindings, roles, tenants, provisioning integrations.
+
+    Authentication caches what it read under a generation and trusts it only while the
+    generation stands, so a revoked token or a narrowed role takes effect on the next request,
+    whichever process or app server serves it.
+    """
+
+    ROW = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=ROW)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "authorisation generation"
+
+    def __str__(self) -> str:
+        return f"generation {self.value}"
+
+    @classmethod
+    def current(cls) -> int | None:
+        """The generation now: one indexed read, written in SQL because it runs on every
+        authenticated request (None if the row is missing, which disables caching)."""
+        table = connection.ops.quote_name(cls._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT value FROM {table} WHERE id = %s", [cls.ROW])  # noqa: S608
+            row = cursor.fetchone()
+        return row[0] if row else None

@@ -150,7 +150,9 @@ def _database_from_url(url: str) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     else:
-        config["CONN_HEALTH_CHECKS"] = True
+        # A reused connection is checked (`SELECT 1`) before each request's first query: a
+        # round trip per request, against a 503 for the first request after a database restart.
+        config["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_HEALTH_CHECKS", False)
         # Bound every statement and every lock wait: a stuck query or a long-held row lock
         # becomes a 503 with Retry-After instead of a request that outlives the worker timeout.
         statement_ms = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 20_000, minimum=0)

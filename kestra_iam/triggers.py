@@ -119,8 +119,6 @@ def drop_triggers(apps, schema_editor) -> None:
             schema_editor.execute(statement)
 
 
-
-
 def without_membership_triggers(*operations) -> list:
     """Wrap schema operations so the triggers are out of the way while they run (SQLite)."""
     return [
@@ -128,3 +126,73 @@ def without_membership_triggers(*operations) -> list:
         *operations,
         migrations.RunPython(create_triggers, drop_triggers),
     ]
+
+
+# --- the authorisation generation -----------------------------------------------------------------
+#
+# Row triggers that bump `kestra_iam_authgeneration` when a row that decides who may call what
+# changes (see `kestra_iam.models.AuthGeneration`). Each entry: table, the events that matter, and
+# the condition (on NEW or OLD) under which they matter. Updates of bookkeeping columns (last
+# used, last request) do not bump it. On SQLite, a migration that rebuilds one of these tables
+# loses its triggers with the old table: recreate them (a test checks they all exist).
+
+BUMP = "UPDATE kestra_iam_authgeneration SET value = value + 1 WHERE id = 1"
+ALWAYS = "1 = 1"
+SERVICE_ACCOUNT_BINDING_NEW = "NEW.service_account_id IS NOT NULL"
+SERVICE_ACCOUNT_BINDING_OLD = "OLD.service_account_id IS NOT NULL"
+
+DOMAIN_GENERATION_TRIGGERS = [
+    ("kestra_iam_apitoken", "INSERT", ALWAYS),
+    ("kestra_iam_apitoken", "DELETE", ALWAYS),
+    (
+        "kestra_iam_apitoken",
+        "UPDATE OF key_id, digest, pepper_id, expires_at, revoked_at, service_account_id",
+        ALWAYS,
+    ),
+    ("kestra_iam_binding", "INSERT", SERVICE_ACCOUNT_BINDING_NEW),
+    ("kestra_iam_binding", "DELETE", SERVICE_ACCOUNT_BINDING_OLD),
+    (
+        "kestra_iam_binding",
+        "UPDATE",
+        f"{SERVICE_ACCOUNT_BINDING_OLD} OR {SERVICE_ACCOUNT_BINDING_NEW}",
+    ),
+    ("kestra_iam_role", "UPDATE OF permissions, tenant_id", ALWAYS),
+    ("kestra_iam_role", "DELETE", ALWAYS),
+    ("kestra_iam_serviceaccount", "UPDATE OF tenant_id", ALWAYS),
+    ("kestra_iam_serviceaccount", "DELETE", ALWAYS),
+    ("kestra_iam_tenant", "DELETE", ALWAYS),
+]
+
+
+def generation_trigger_name(table: str, event: str) -> str:
+    return f"{table}_{event.split()[0].lower()}_bumps_generation"
+
+
+def create_generation_triggers(schema_editor, triggers: list[tuple[str, str, str]]) -> None:
+    postgresql = schema_editor.connection.vendor == "postgresql"
+    if postgresql:
+        schema_editor.execute(
+            "CREATE OR REPLACE FUNCTION kestra_iam_bump_generation() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN {BUMP}; RETURN NULL; END $$"
+        )
+    for table, event, condition in triggers:
+        name = generation_trigger_name(table, event)
+        if postgresql:
+            schema_editor.execute(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW "
+                f"WHEN ({condition}) EXECUTE FUNCTION kestra_iam_bump_generation()"
+            )
+        else:
+            schema_editor.execute(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW "
+                f"WHEN {condition} BEGIN {BUMP}; END"
+            )
+
+
+def drop_generation_triggers(schema_editor, triggers: list[tuple[str, str, str]]) -> None:
+    postgresql = schema_editor.connection.vendor == "postgresql"
+    for table, event, _ in triggers:
+        name = generation_trigger_name(table, event)
+        schema_editor.execute(
+            f"DROP TRIGGER {name} ON {table}" if postgresql else f"DROP TRIGGER {name}"
+        )

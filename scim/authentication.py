@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from kestra_iam.models import ApiToken, Binding, ServiceAccount, Tenant
+from kestra_iam.models import ApiToken, AuthGeneration, Binding, ServiceAccount, Tenant
 from kestra_iam.services import api_token_authenticate, touch
 from provisioning.models import ProvisioningIntegration
 
@@ -36,7 +39,8 @@ class SCIMPrincipal:
 
     def grants(self) -> dict[str, set[str]]:
         """The service account's permissions in its tenant, through its (namespace-less)
-        role bindings; read on every request, so a role edited in the admin applies at once.
+        role bindings; read with the principal, which is cached only while no role or binding
+        has changed (see PrincipalCache), so a role edited in the admin applies at once.
 
         The usual case — one binding — arrived with the token (see `grant_annotations`);
         several bindings are read and merged here.
@@ -85,6 +89,52 @@ def grant_annotations() -> dict:
     }
 
 
+class PrincipalCache:
+    """The principals this process has authenticated, by token, trusted while the authorisation
+    generation they were read under stands (see `kestra_iam.models.AuthGeneration`).
+
+    A hit costs one indexed read of the generation instead of the token query with its joins
+    and grant sub-queries. Revoking or rotating a token, disabling an integration, editing a
+    role or a service account's bindings bumps the generation in the same transaction, so the
+    next request, in any process, reads the token again. Expiry is checked on every hit. Only
+    tokens that authenticated are kept, by a digest of the whole value, at most `size` of them.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._entries: OrderedDict[bytes, tuple[int, SCIMPrincipal]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(raw: str) -> bytes:
+        return hashlib.sha256(raw.encode()).digest()
+
+    def get(self, raw: str, generation: int | None) -> SCIMPrincipal | None:
+        if generation is None:
+            return None
+        with self._lock:
+            entry = self._entries.get(self._key(raw))
+        if entry is None or entry[0] != generation or entry[1].token.is_expired:
+            return None
+        return entry[1]
+
+    def put(self, raw: str, generation: int | None, principal: SCIMPrincipal) -> None:
+        if generation is None:
+            return
+        with self._lock:
+            self._entries[self._key(raw)] = (generation, principal)
+            self._entries.move_to_end(self._key(raw))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+PRINCIPALS = PrincipalCache()
+
+
 class SCIMTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <Secret Token>` (scheme in any case).
 
@@ -96,10 +146,27 @@ class SCIMTokenAuthentication(BaseAuthentication):
     def authenticate(self, request) -> tuple[SCIMPrincipal, SCIMPrincipal]:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme, _, raw = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not raw.strip():
+        raw = raw.strip()
+        if scheme.lower() != "bearer" or not raw:
             raise AuthenticationFailed()
+        generation = AuthGeneration.current()  # before the token is read: see PrincipalCache
+        principal = PRINCIPALS.get(raw, generation)
+        if principal is None:
+            principal = self._read_principal(raw)
+            PRINCIPALS.put(raw, generation, principal)
+        else:
+            touch(principal.token, "last_used_at")
+        kwargs = request.parser_context["kwargs"]
+        if kwargs.get("tenant_id") != principal.service_account.tenant_id or kwargs.get(
+            "integration_id", ""
+        ).lower() != str(principal.integration.pk):
+            raise AuthenticationFailed()
+        touch(principal.integration, "last_request_at")
+        return principal, principal
+
+    def _read_principal(self, raw: str) -> SCIMPrincipal:
         token = api_token_authenticate(
-            raw.strip(), related=("service_account__integration",), annotations=grant_annotations()
+            raw, related=("service_account__integration",), annotations=grant_annotations()
         )
         if token is None:
             raise AuthenticationFailed()
@@ -107,14 +174,9 @@ class SCIMTokenAuthentication(BaseAuthentication):
         integration = getattr(account, "integration", None)
         if integration is None:
             raise AuthenticationFailed()  # a service account that is not an integration's
-        kwargs = request.parser_context["kwargs"]
-        if kwargs.get("tenant_id") != account.tenant_id or kwargs.get(
-            "integration_id", ""
-        ).lower() != str(integration.pk):
-            raise AuthenticationFailed()
-        touch(integration, "last_request_at")
         principal = SCIMPrincipal(token, account, integration)
-        return principal, principal
+        principal.grants()  # read now, under the generation the principal is cached with
+        return principal
 
     def authenticate_header(self, request) -> str:
         return "Bearer"

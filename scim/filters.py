@@ -10,7 +10,7 @@ Django escapes `%` and `_` in `contains`/`startswith`/`endswith`, so they match 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -45,6 +45,10 @@ class Target:
     # A condition the row must meet for the attribute to have a value at all for this caller
     # (a manager counts only if it is visible in the tenant).
     only_if: object = None
+    # For a unique attribute: `equal(key)` is the Q that finds the one matching row through its
+    # unique index first (a scalar sub-query, run once), so `eq` stays an index lookup whatever
+    # the planner's statistics say.
+    equal: Callable[[str], Q] | None = None
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,8 @@ class _Compiler:
 
 def _compare(target: Target, op: str, value: object, written: str) -> Q:
     if op == "ne":
-        return ~_compare(target, "eq", value, written)
+        # Not through `equal`: its sub-query is NULL when nothing matches, which NOT cannot negate.
+        return ~_compare(replace(target, equal=None), "eq", value, written)
     condition = _compare_value(target, op, value, written)
     return condition & Q(target.only_if) if target.only_if is not None else condition
 
@@ -207,6 +212,8 @@ def _compare_string(target: Target, op: str, value: object, written: str) -> Q:
         raise InvalidFilter(f"Operator {op!r} is not supported on {written!r}.")
     if target.case_exact:
         return Q(**{f"{target.lookup}__{lookup}": text})
+    if target.equal is not None and op == "eq":
+        return target.equal(case_insensitive_key(text))
     if target.key is not None:
         return Q(**{f"{target.key}__{lookup}": case_insensitive_key(text)})
     return Q(**{f"{target.lookup}__i{lookup}": text})

@@ -9,6 +9,7 @@ advertised is what works.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field, replace
 
 from django_scim.constants import SchemaURI
@@ -24,6 +25,12 @@ SEARCH_REQUEST_URN = SchemaURI.SERACH_REQUEST  # (sic) django-scim2's spelling
 SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 RESOURCE_TYPE_URN = SchemaURI.RESOURCE_TYPE
 SERVICE_PROVIDER_CONFIG_URN = SchemaURI.SERVICE_PROVIDER_CONFIG
+
+
+@functools.cache
+def _by_name(attributes: tuple) -> dict:
+    """Attributes by lower-case name: looked up on every document cleaned and rendered."""
+    return {a.name.lower(): a for a in attributes}
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,7 @@ class Attribute:
     reference_types: tuple[str, ...] = ()
 
     def sub(self, name: str) -> Attribute | None:
-        lowered = name.lower()
-        return next((a for a in self.sub_attributes if a.name.lower() == lowered), None)
+        return _by_name(self.sub_attributes).get(name.lower())
 
     @property
     def is_complex(self) -> bool:
@@ -82,8 +88,7 @@ class Schema:
     attributes: tuple[Attribute, ...]
 
     def attribute(self, name: str) -> Attribute | None:
-        lowered = name.lower()
-        return next((a for a in self.attributes if a.name.lower() == lowered), None)
+        return _by_name(self.attributes).get(name.lower())
 
     def to_scim(self, *, location: str) -> dict:
         return {

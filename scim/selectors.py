@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 
 from kestra_iam.identifiers import parse_uuid
-from kestra_iam.models import Group, GroupMembership, Tenant, TenantAccess, UserValue
+from kestra_iam.models import Group, GroupMembership, Tenant, TenantAccess, User, UserValue
 from scim import groups as group_resource
+from scim import lookups
 from scim import users as user_resource
 from scim.conf import SCIMSettings
 from scim.exceptions import InvalidValue
@@ -126,8 +127,19 @@ def _filtered(queryset: QuerySet, query: ListQuery, filter_map: FilterMap, setti
 
 
 def scim_user_queryset(tenant: Tenant) -> QuerySet[TenantAccess]:
-    """The tenant's users: one TenantAccess row each, with the global user joined."""
-    return TenantAccess.objects.for_tenant(tenant).select_related("user")
+    """The tenant's users: one TenantAccess row each.
+
+    The global users are read afterwards, by primary key (`_attach_users`), not joined: on
+    tables the planner has no statistics for, a join of accesses and users can become a scan
+    of every user for every access; a page of accesses and a lookup of its users by key cannot.
+    """
+    return TenantAccess.objects.for_tenant(tenant)
+
+
+def _attach_users(accesses: list[TenantAccess]) -> None:
+    users = User.objects.in_bulk([access.user_id for access in accesses])
+    for access in accesses:
+        access.user = users[access.user_id]
 
 
 def scim_user_details(
@@ -137,18 +149,22 @@ def scim_user_details(
 
     Plain tuples rather than model instances: a page of 100 users is three queries and no
     per-row object construction. Attaches `loaded_values`, `loaded_groups` and
-    `visible_manager` to each access; values already attached (a freshly created user's) are
-    kept, and what is not wanted is attached empty, without a query.
+    `visible_manager` to each access; details already attached (a freshly created user's, or
+    those a compiled lookup brought along) are kept, and what is not wanted is attached
+    empty, without a query.
     """
     for access in accesses:
-        if not hasattr(access, "loaded_values"):
-            access.loaded_values = None if values else []
-        if groups or not hasattr(access, "loaded_groups"):
+        if not values:
+            access.loaded_values = []
+        elif not hasattr(access, "loaded_values"):
+            access.loaded_values = None  # to be loaded
+        if not groups:
             access.loaded_groups = []
+        elif not hasattr(access, "loaded_groups"):
+            access.loaded_groups = None
         access.visible_manager = None
     _load_values([a for a in accesses if a.loaded_values is None])
-    if groups and accesses:
-        _load_groups(accesses)
+    _load_groups([a for a in accesses if a.loaded_groups is None])
     if managers:
         _load_visible_managers(accesses)
 
@@ -157,6 +173,9 @@ VALUE_FIELDS = ("user_id", "attribute", "value", "type", "primary", "display", "
 
 
 def _load_values(accesses: list[TenantAccess]) -> None:
+    if len(accesses) == 1:  # one user read or matched: the compiled query
+        accesses[0].loaded_values = lookups.values_of(accesses[0].user_id)
+        return
     by_user = {access.user_id: access for access in accesses}
     for access in accesses:
         access.loaded_values = []
@@ -172,7 +191,14 @@ def _load_values(accesses: list[TenantAccess]) -> None:
 
 
 def _load_groups(accesses: list[TenantAccess]) -> None:
+    if len(accesses) == 1:
+        accesses[0].loaded_groups = lookups.groups_of(accesses[0].pk)
+        return
     by_access = {access.pk: access for access in accesses}
+    for access in accesses:
+        access.loaded_groups = []
+    if not accesses:
+        return
     memberships = (
         GroupMembership.objects.filter(access_id__in=list(by_access))
         .order_by("group__display_name_key")
@@ -208,6 +234,30 @@ def scim_user_list(
     groups: bool,
     managers: bool = False,
 ) -> Page:
+    page = _hot_lookup(tenant, query, settings)
+    if page is None:
+        page = _user_page(tenant, query, settings)
+    scim_user_details(page.items, values=values, groups=groups, managers=managers)
+    return page
+
+
+def _hot_lookup(tenant: Tenant, query: ListQuery, settings: SCIMSettings) -> Page | None:
+    """An identity provider's match (`userName eq`, `externalId eq`, `id eq`, first page, default
+    order) through a compiled query; None for any other list query."""
+    hot = lookups.hot_attribute(query.filter, settings)
+    if hot is None or query.sort_by or query.start_index != 1 or not query.count:
+        return None
+    items = lookups.accesses_where(_tenant_id(tenant), *hot, count=query.count)
+    if len(items) == query.count:
+        return None  # a full page: its total needs a COUNT, which the general path makes
+    return Page(total=len(items), start_index=1, items=items)
+
+
+def _tenant_id(tenant: Tenant | str) -> str:
+    return tenant if isinstance(tenant, str) else tenant.pk
+
+
+def _user_page(tenant: Tenant, query: ListQuery, settings: SCIMSettings) -> Page:
     queryset = _filtered(scim_user_queryset(tenant), query, user_resource.FILTER_MAP, settings)
     ordering = _ordering(
         query, USER_RESOURCE, user_resource.SORT_FIELDS, user_resource.DEFAULT_ORDER
@@ -217,7 +267,7 @@ def scim_user_list(
             **{user_resource.LAST_MODIFIED: user_resource.LAST_MODIFIED_EXPRESSION}
         )
     page = _page(queryset.order_by(*ordering), query)
-    scim_user_details(page.items, values=values, groups=groups, managers=managers)
+    _attach_users(page.items)
     return page
 
 
@@ -229,8 +279,8 @@ def scim_user_get(
     groups: bool = True,
     managers: bool = False,
 ) -> TenantAccess | None:
-    pk = parse_uuid(user_id)
-    access = scim_user_queryset(tenant).filter(user_id=pk).first() if pk else None
+    found = lookups.accesses_where(_tenant_id(tenant), "id", parse_uuid(user_id), count=1)
+    access = found[0] if found else None
     if access is not None:
         scim_user_details([access], values=values, groups=groups, managers=managers)
     return access

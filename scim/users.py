@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Greatest
 
 from kestra_iam.models import GroupMembership, TenantAccess, User, UserValue
@@ -101,6 +101,12 @@ def _value_targets(attribute: str) -> dict[str, Target]:
     return targets
 
 
+def _user_named(key: str) -> Q:
+    """The access of the user whose userName has this canonical key: the user is found by its
+    unique key, then the access by (tenant, user) — the only plan, with or without statistics."""
+    return Q(user_id=Subquery(User.objects.filter(user_name_key=key).values("pk")[:1]))
+
+
 MANAGER_VISIBLE = Exists(
     TenantAccess.objects.filter(
         tenant_id=OuterRef("tenant_id"), user_id=OuterRef("user__manager_id")
@@ -121,7 +127,7 @@ FILTER_MAP = FilterMap(
         "meta.created": Target("user__created_at", kind="datetime"),
         # A user's lastModified is the later of its profile's and its access's.
         "meta.lastmodified": Target("updated_at", kind="datetime", also="user__updated_at"),
-        "username": Target("user__user_name", key="user__user_name_key"),
+        "username": Target("user__user_name", key="user__user_name_key", equal=_user_named),
         **{
             attr.lower(): Target(f"user__{field}")
             for attr, field in CORE_COLUMNS.items()

@@ -171,3 +171,13 @@ def no_unexpected_scim_errors(monkeypatch):
     monkeypatch.setattr(exceptions.logger, "exception", record)
     yield
     assert unexpected == [], f"a request ended in an unexpected error: {unexpected}"
+
+
+@pytest.fixture(autouse=True)
+def fresh_principal_cache():
+    """Each test authenticates from scratch: no principal cached by an earlier test."""
+    from scim.authentication import PRINCIPALS
+
+    PRINCIPALS.clear()
+    yield
+    PRINCIPALS.clear()

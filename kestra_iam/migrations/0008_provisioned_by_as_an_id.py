@@ -29,22 +29,20 @@ class Migration(migrations.Migration):
             model_name="tenantaccess",
             name="provisioned_by_id",
             field=models.UUIDField(
-                blank=True, editable=False, null=True, verbose_name="provisioned by (integration id)"
+                blank=True,
+                editable=False,
+                null=True,
+                verbose_name="provisioned by (integration id)",
             ),
-        ),
-        migrations.AddIndex(
-            model_name="tenantaccess",
-            index=models.Index(fields=["provisioned_by_id"], name="tenant_access_provisioned_by"),
         ),
         migrations.AddField(
             model_name="group",
             name="provisioned_by_id",
             field=models.UUIDField(
-                blank=True, editable=False, null=True, verbose_name="provisioned by (integration id)"
+                blank=True,
+                editable=False,
+                null=True,
+                verbose_name="provisioned by (integration id)",
             ),
-        ),
-        migrations.AddIndex(
-            model_name="group",
-            index=models.Index(fields=["provisioned_by_id"], name="group_provisioned_by"),
         ),
     )

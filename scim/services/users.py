@@ -12,16 +12,18 @@ import uuid
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils.timezone import now
 
 from kestra_iam.audit import AuditEntry
+from kestra_iam.compiled import CompiledInsert, insert_together
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Binding, Group, GroupMembership, Tenant, TenantAccess, User, UserValue
 from kestra_iam.ownership import is_administrator, may_write_profile, owner_tenant_subquery
 from kestra_iam.text import case_insensitive_key
 from kestra_iam.transactions import retry_once_on_conflict
 from provisioning.models import ProvisioningIntegration
+from scim import lookups
 from scim import users as user_resource
 from scim.conditional import check_version
 from scim.exceptions import Forbidden, InvalidValue, NotFound, Uniqueness
@@ -32,6 +34,10 @@ from scim.selectors import scim_user_details
 from scim.services.passwords import UNCHANGED, Hashes, encoded, store_password
 from scim.services.versions import save_new_version
 
+# Every POST inserts a user and an access: compiled once (no signals listen to either model).
+USER_INSERT = CompiledInsert(User)
+VALUE_INSERT = CompiledInsert(UserValue)
+ACCESS_INSERT = CompiledInsert(TenantAccess)
 USER_EXISTS = "A user with this userName already exists."
 NAME_TAKEN = "Another user already has this userName."
 ADMINISTRATOR = (
@@ -59,18 +65,21 @@ def scim_user_create(
     try:
         with transaction.atomic():
             user = _locked_user_by_name(tenant, document["userName"])
+            rows = []
             if user is None:
-                user = _new_user(tenant, document, encoded(password, password_hashes))
+                user, rows = _new_user(tenant, document, encoded(password, password_hashes))
                 profile_written = True
             else:
                 profile_written = _link_existing(tenant, user, document, password, password_hashes)
-            access = TenantAccess.objects.create(
+            access = TenantAccess(
                 tenant=tenant,
                 user=user,
                 external_id=document.get("externalId", ""),
                 active=document.get("active"),
                 provisioned_by_id=integration.pk if integration else None,
             )
+            # The user, its values and its access: one round trip on PostgreSQL.
+            insert_together([*rows, (ACCESS_INSERT, access)])
             audit.record(resource_id=user.pk)
     except IntegrityError:
         # Another request created the same userName (in any case) or access concurrently.
@@ -84,27 +93,19 @@ def scim_user_create(
 
 def _locked_user_by_name(tenant: Tenant, user_name: str) -> User | None:
     """The user with this userName (in any case), locked, with its owner and whether it is in
-    the tenant already."""
-    return (
-        User.objects.select_for_update()
-        .annotate(
-            owner_tenant_id=owner_tenant_subquery("pk"),
-            in_tenant=Exists(
-                TenantAccess.objects.for_tenant(tenant).filter(user_id=OuterRef("pk"))
-            ),
-        )
-        .filter(user_name_key=case_insensitive_key(user_name))
-        .first()
-    )
+    the tenant already (a compiled query: every POST runs it)."""
+    return lookups.locked_user_for_create(tenant.pk, case_insensitive_key(user_name))
 
 
-def _new_user(tenant: Tenant, document: dict, password_hash: str) -> User:
+def _new_user(tenant: Tenant, document: dict, password_hash: str) -> tuple[User, list]:
+    """A new user and the rows it needs, to be inserted with its access (see the caller)."""
     user = User(**user_resource.user_fields(document), site_managed=False)
     user.manager_id = _manager_for_write(tenant, user, document, keep_hidden=False)
     user.password = password_hash
-    user.save(force_insert=True)
-    UserValue.objects.bulk_create(user_resource.value_rows(user, document))
-    return user
+    user.sync_canonical_keys()
+    rows = [(USER_INSERT, user)]
+    rows += [(VALUE_INSERT, value) for value in user_resource.value_rows(user, document)]
+    return user, rows
 
 
 def _link_existing(

@@ -99,13 +99,13 @@ def test_auditing_costs_one_query_inside_the_write_transaction(scim, monkeypatch
     import kestra_iam.audit as audit
 
     seen = []
-    original = audit.AuditEvent.objects.create
+    original = audit.EVENT_INSERT.insert
 
-    def spy(**kwargs):
+    def spy(event, **kwargs):
         seen.append(len(connection.atomic_blocks))  # how deeply nested in transactions
-        return original(**kwargs)
+        return original(event, **kwargs)
 
-    monkeypatch.setattr(audit.AuditEvent.objects, "create", spy)
+    monkeypatch.setattr(audit.EVENT_INSERT, "insert", spy)
     group = scim.create_group("Locks")
     outside = len(connection.atomic_blocks)  # the test's own transaction
     with CaptureQueriesContext(connection) as context:

@@ -205,3 +205,10 @@ def test_group_membership_reference_check(scim, teams):
     ]
     assert names(scim, f'members.value eq "{teams["id"]}"', "/Groups") == ["Engineering"]
     assert names(scim, 'members[value eq "00000000-0000-0000-0000-000000000000"]', "/Groups") == []
+
+
+def test_user_name_eq_and_ne_of_an_unknown_name(scim, people):
+    everyone = names(scim, "userName pr")
+    assert names(scim, 'userName eq "nobody@example.com"') == []
+    assert names(scim, 'userName ne "nobody@example.com"') == everyone
+    assert names(scim, 'not (userName eq "nobody@example.com")') == everyone

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PeerConfig(AppConfig):
+    name = "benchmarks.peer"
+    label = "peer"
+    default_auto_field = "django.db.models.BigAutoField"
