@@ -10,7 +10,7 @@ Django escapes `%` and `_` in `contains`/`startswith`/`endswith`, so they match 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -175,8 +175,7 @@ class _Compiler:
 
 def _compare(target: Target, op: str, value: object, written: str) -> Q:
     if op == "ne":
-        # Not through `equal`: its sub-query is NULL when nothing matches, which NOT cannot negate.
-        return ~_compare(replace(target, equal=None), "eq", value, written)
+        return ~_compare(target, "eq", value, written)
     condition = _compare_value(target, op, value, written)
     return condition & Q(target.only_if) if target.only_if is not None else condition
 

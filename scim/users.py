@@ -103,8 +103,9 @@ def _value_targets(attribute: str) -> dict[str, Target]:
 
 def _user_named(key: str) -> Q:
     """The access of the user whose userName has this canonical key: the user is found by its
-    unique key, then the access by (tenant, user) — the only plan, with or without statistics."""
-    return Q(user_id=Subquery(User.objects.filter(user_name_key=key).values("pk")[:1]))
+    unique key, then the access by (tenant, user), with or without statistics. IN rather than
+    `=`, so that NOT of it stays true when no user has the name."""
+    return Q(user_id__in=Subquery(User.objects.filter(user_name_key=key).values("pk")))
 
 
 MANAGER_VISIBLE = Exists(
