@@ -191,7 +191,8 @@ def mixed_loads(server: Server, data: Seeded, results: dict, notes: dict) -> Non
         (MIX_ONE, data.mixed[:1], {"concurrency": 5}),
         (MIX_TEN, data.mixed, {"concurrency": 50, "rate_per_worker": 5.0}),
     ):
-        request, remember = _entra_mix(key, [(endpoint(server, t), t["group"]) for t in tenants])
+        label = "one" if key == MIX_ONE else "ten"  # distinct userNames for each run
+        request, remember = _entra_mix(label, [(endpoint(server, t), t["group"]) for t in tenants])
         with CpuSplit(server) as cpu:
             result = load.run(key, HOST, server.port, lambda w, ts=tenants: ts[w // 5]["token"],
                               request, duration=30, on_response=remember, **options)  # fmt: skip
@@ -205,7 +206,7 @@ def _entra_mix(run_label: str, tenants: list):
     def request(w, i):
         tenant, group = tenants[w // 5]
         series, step = divmod(i, 4)
-        name = f"{run_label[:5]}-{w}-{series}@{tenant.name}.example.com"
+        name = f"{run_label}-{w}-{series}@{tenant.name}.example.com"
         user_id = created.get((w, series))
         if step == 0:
             return "GET", filtered(tenant.base + "/Users", f'userName eq "{name}"'), None

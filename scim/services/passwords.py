@@ -8,9 +8,10 @@ and the services look the hashes up.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 
 from kestra_iam.models import User
 
@@ -57,8 +58,14 @@ def hash_passwords(passwords: Iterable[object]) -> Hashes:
 def encoded(password: str | None, hashes: Hashes | None) -> str:
     """The hash to store for `password` (None: a password that cannot be used)."""
     if password is None:
-        return make_password(None)
+        return unusable_password()
     return (hashes or {}).get(password) or make_password(password)
+
+
+def unusable_password() -> str:
+    """What `make_password(None)` stores — Django's unusable-password prefix and a random
+    suffix — from one call to the system's random source instead of forty."""
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(20)
 
 
 def store_password(user: User, password: str | None, hashes: Hashes | None) -> None:
