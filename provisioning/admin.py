@@ -22,7 +22,8 @@ from django.utils.timezone import now
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kestra_iam.admin import AuditedAdminMixin, AuditEventAdmin, audited_admin_view
+from kestra_iam.admin import AuditEventAdmin
+from kestra_iam.admin_base import AuditedAdminMixin, audited_admin_view
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import ApiToken
 from kestra_iam.services import live_tokens
