@@ -72,6 +72,16 @@ def env_int(name: str, default: int | None, *, minimum: int | None = None) -> in
     return number
 
 
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of a few words, in any case."""
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value.lower()
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     """A comma-separated list; blank items are dropped."""
     value = _raw(name)

@@ -16,6 +16,7 @@ from kestra_iam.env import (
     ConfigError,
     KestraConfig,
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_str,
@@ -91,10 +92,14 @@ INSTALLED_APPS = [
     "kestra_iam",
     "provisioning",
     "scim",
+    "observability",
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics are answered first: probes skip host checks and redirects.
+    "observability.endpoints.OperationsEndpointsMiddleware",
     "kestra_iam.middleware.RequestIDMiddleware",
+    "observability.requests.RequestObservationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -150,17 +155,29 @@ def _database_from_url(url: str) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     else:
-        # A reused connection is checked (`SELECT 1`) before each request's first query: a
-        # round trip per request, against a 503 for the first request after a database restart.
-        config["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_HEALTH_CHECKS", False)
-        # Bound every statement and every lock wait: a stuck query or a long-held row lock
-        # becomes a 503 with Retry-After instead of a request that outlives the worker timeout.
-        statement_ms = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 20_000, minimum=0)
-        lock_ms = env_int("DATABASE_LOCK_TIMEOUT_MS", 10_000, minimum=0)
-        config.setdefault("OPTIONS", {})["options"] = (
-            f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}"
-        )
+        _postgres_options(config)
     return config
+
+
+def _postgres_options(config: dict) -> None:
+    # A reused connection is checked (`SELECT 1`) before each request's first query: a
+    # round trip per request, against a 503 for the first request after a database restart.
+    config["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_HEALTH_CHECKS", False)
+    options = config.setdefault("OPTIONS", {})
+    # A database host that does not answer fails the request (and /readyz) within seconds.
+    options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=2)
+    if env_bool("DATABASE_TRANSACTION_POOLER", False):
+        # PgBouncer in transaction mode hands each transaction whichever server connection is
+        # free: no cursor may outlive its transaction, and startup `options` are refused, so
+        # the timeouts below come from the pooler's `connect_query` or the database role
+        # (README "Production"). Prepared statements are off already (Django's default).
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        return
+    # Bound every statement and every lock wait: a stuck query or a long-held row lock
+    # becomes a 503 with Retry-After instead of a request that outlives the worker timeout.
+    statement_ms = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 20_000, minimum=0)
+    lock_ms = env_int("DATABASE_LOCK_TIMEOUT_MS", 10_000, minimum=0)
+    options["options"] = f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}"
 
 
 DATABASES = {
@@ -226,6 +243,7 @@ _scim_overrides = {
     ),
     "max_values": env_int("SCIM_MAX_VALUES", None, minimum=1),
     "list_max_members": env_int("SCIM_LIST_MAX_MEMBERS", None, minimum=1),
+    "lock_timeout_ms": env_int("SCIM_LOCK_TIMEOUT_MS", None, minimum=1),
 }
 SCIM = {key: value for key, value in _scim_overrides.items() if value is not None}
 # Off: only the tenant owning a user's profile writes it over SCIM (see kestra_iam.ownership).
@@ -241,7 +259,14 @@ def _cache_from_url(url: str) -> dict:
             "LOCATION": "kestra-iam",
         }
     if scheme in ("redis", "rediss"):
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        # A Redis that hangs (or a network that drops packets) must not hold requests: every
+        # call gives up after CACHE_TIMEOUT_MS and the rate limit fails open (scim.throttling).
+        seconds = env_int("CACHE_TIMEOUT_MS", 50, minimum=1) / 1000
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": seconds, "socket_timeout": seconds},
+        }
     raise ConfigError(
         f"CACHE_URL scheme {scheme or url!r} is not supported; use locmem:// or redis://host:6379/0"
     )
@@ -284,15 +309,36 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 
-# --- Logging ----------------------------------------------------------------------------------
+# --- Operations: logs and metrics ------------------------------------------------------------
+
+# plain: text lines; json: one JSON object per line, plus one line per SCIM request.
+LOG_FORMAT = env_choice("LOG_FORMAT", ("plain", "json"), "plain")
+# off; token: GET /metrics with `Authorization: Bearer $METRICS_TOKEN`; listen: served by
+# gunicorn's master process on METRICS_ADDRESS, apart from the public port.
+METRICS = env_choice("METRICS", ("off", "token", "listen"), "off")
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS == "token" and (METRICS_TOKEN is None or len(METRICS_TOKEN) < 32):
+    raise ConfigError("METRICS=token needs METRICS_TOKEN of at least 32 characters")
+METRICS_ADDRESS = env_str("METRICS_ADDRESS", "127.0.0.1:9464")
+if METRICS == "listen" and not re.fullmatch(r"[^\s:]+:\d{1,5}", METRICS_ADDRESS):
+    raise ConfigError(f"METRICS_ADDRESS must look like 127.0.0.1:9464, got {METRICS_ADDRESS!r}")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "observability.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO").upper()},
     # Django's default config gives "django" a console handler of its own: drop it so records
     # reach the root handler once.
-    "loggers": {"django": {"handlers": [], "propagate": True}},
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        # Django logs every 4xx with the path the client typed, which may hold a user name
+        # (`/Users/alice@example.com`): the access log or the JSON request line, which show
+        # the route, already record those requests.
+        "django.request": {"level": "ERROR"},
+    },
 }

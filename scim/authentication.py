@@ -14,6 +14,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from kestra_iam.models import ApiToken, AuthGeneration, Binding, ServiceAccount, Tenant
 from kestra_iam.services import api_token_authenticate, touch
+from observability.metrics import AUTH_FAILURES
 from provisioning.models import ProvisioningIntegration
 
 
@@ -135,6 +136,12 @@ class PrincipalCache:
 PRINCIPALS = PrincipalCache()
 
 
+def _refused(reason: str) -> AuthenticationFailed:
+    """The one 401 every failure gets; the reason goes to the metrics only."""
+    AUTH_FAILURES.labels(reason).inc()
+    return AuthenticationFailed()
+
+
 class SCIMTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <Secret Token>` (scheme in any case).
 
@@ -148,7 +155,7 @@ class SCIMTokenAuthentication(BaseAuthentication):
         scheme, _, raw = header.strip().partition(" ")
         raw = raw.strip()
         if scheme.lower() != "bearer" or not raw:
-            raise AuthenticationFailed()
+            raise _refused("no_bearer_token")
         generation = AuthGeneration.current()  # before the token is read: see PrincipalCache
         principal = PRINCIPALS.get(raw, generation)
         if principal is None:
@@ -160,7 +167,7 @@ class SCIMTokenAuthentication(BaseAuthentication):
         if kwargs.get("tenant_id") != principal.service_account.tenant_id or kwargs.get(
             "integration_id", ""
         ).lower() != str(principal.integration.pk):
-            raise AuthenticationFailed()
+            raise _refused("other_integration")
         touch(principal.integration, "last_request_at")
         return principal, principal
 
@@ -169,11 +176,11 @@ class SCIMTokenAuthentication(BaseAuthentication):
             raw, related=("service_account__integration",), annotations=grant_annotations()
         )
         if token is None:
-            raise AuthenticationFailed()
+            raise _refused("unknown_token")  # unknown, revoked or expired
         account = token.service_account
         integration = getattr(account, "integration", None)
         if integration is None:
-            raise AuthenticationFailed()  # a service account that is not an integration's
+            raise _refused("not_an_integration")
         principal = SCIMPrincipal(token, account, integration)
         principal.grants()  # read now, under the generation the principal is cached with
         return principal

@@ -29,6 +29,9 @@ class SCIMSettings:
     password_rate_limit: tuple[int, int] = (60, 60)  # requests that set a password, likewise
     max_values: int = 100  # values of one multi-valued user attribute (emails, …)
     list_max_members: int = 10_000  # members rendered in one page of a group list
+    # Longest wait for a row lock in a SCIM write (PostgreSQL). Writes hold their locks for
+    # milliseconds; a row held longer (a stuck transaction) must not take every worker.
+    lock_timeout_ms: int = 500
 
     @property
     def filter_limits(self) -> Limits:

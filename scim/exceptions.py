@@ -17,6 +17,8 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from kestra_iam.audit import AuditWriteFailed
+from kestra_iam.transactions import error_kind, is_lock_timeout
+from observability.metrics import DATABASE_ERRORS
 from scim.schema import ERROR_URN
 
 logger = logging.getLogger(__name__)
@@ -168,6 +170,7 @@ def _framework_error(exc: Exception, context: dict) -> Response:
 def _database_error(exc: Exception) -> Response:
     """The database refused or failed: a conflict, a bad value, or trouble worth a retry."""
     retry = {"Retry-After": "5"}
+    DATABASE_ERRORS.labels("audit" if isinstance(exc, AuditWriteFailed) else error_kind(exc)).inc()
     if isinstance(exc, AuditWriteFailed):
         # The write was rolled back with its event: nothing changed, so the client may retry.
         return error_response(
@@ -185,6 +188,13 @@ def _database_error(exc: Exception) -> Response:
     if isinstance(exc, DataError):
         logger.warning("Data error reached the SCIM handler: %s", exc)
         return error_response(400, "A value cannot be stored as sent.", "invalidValue")
+    if is_lock_timeout(exc):
+        return error_response(
+            503,
+            "The resource is being changed by another request that holds it; nothing was "
+            "changed. Retry shortly.",
+            headers={"Retry-After": "2"},
+        )
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("Database unavailable while serving SCIM: %s", type(exc).__name__)
     else:

@@ -99,7 +99,7 @@ def stream_group(
     group: Group, member_rows: Iterator[tuple], *, base_url: str, project
 ) -> Iterator[bytes]:
     """A group as JSON, its members written a chunk at a time as `member_rows` yields them
-    (see `scim.selectors.scim_group_member_rows`).
+    (see `scim.selectors.scim_group_member_stream`).
 
     `project` applies the response's projection to a rendered group (with `members` given as an
     empty list) and to each member; memory stays flat whatever the number of members.

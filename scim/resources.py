@@ -22,6 +22,7 @@ from scim.selectors import (
     Page,
     scim_group_list,
     scim_group_member_rows,
+    scim_group_member_stream,
     scim_user_details,
     scim_user_list,
 )
@@ -127,7 +128,7 @@ class GroupAdapter(ResourceAdapter):
 
     def stream(self, group: Group, projection: Projection, *, base_url: str):
         return group_resource.stream_group(
-            group, scim_group_member_rows([group.pk]), base_url=base_url, project=projection.apply
+            group, scim_group_member_stream(group.pk), base_url=base_url, project=projection.apply
         )
 
     def page(self, *, tenant, query, settings, projection, base_url) -> Page:

@@ -322,19 +322,47 @@ def scim_group_get(*, tenant: Tenant, group_id: str) -> Group | None:
     return scim_group_queryset(tenant).filter(pk=pk).first() if pk else None
 
 
-def scim_group_member_rows(group_ids: Iterable) -> Iterator[tuple]:
-    """(group id, user id, display name, userName) of the members of some groups, in order.
+MEMBER_COLUMNS = (
+    "group_id",
+    "access__user_id",
+    "access__user__display_name",
+    "access__user__user_name",
+)
+STREAM_CHUNK = 2000
 
-    Read as plain tuples in chunks: a group of 50,000 members never becomes 50,000 objects.
-    """
-    rows = (
+
+def scim_group_member_rows(group_ids: Iterable) -> list[tuple]:
+    """(group id, user id, display name, userName) of the members of some groups, in one
+    query; for pages, whose members are bounded by `list_max_members`."""
+    return list(
         GroupMembership.objects.filter(group_id__in=list(group_ids))
-        .order_by("group_id", "id")
-        .values_list(
-            "group_id", "access__user_id", "access__user__display_name", "access__user__user_name"
-        )
+        .order_by("group_id", "access_id")
+        .values_list(*MEMBER_COLUMNS)
     )
-    return rows.iterator(chunk_size=2000)
+
+
+def scim_group_member_stream(group_id, *, chunk: int | None = None) -> Iterator[tuple]:
+    """The same rows for one large group, read `chunk` at a time while they are written out.
+
+    Each chunk is its own query, continuing after the last access id read (a range scan of
+    the membership's unique index): no server-side cursor stays open between chunks, so a
+    transaction-mode pooler can serve every chunk from any connection, and a group of 50,000
+    members never becomes 50,000 objects. A member added or removed while the group streams
+    may or may not appear; none appears twice.
+    """
+    chunk = chunk or STREAM_CHUNK
+    after = 0
+    while True:
+        rows = list(
+            GroupMembership.objects.filter(group_id=group_id, access_id__gt=after)
+            .order_by("access_id")
+            .values_list(*MEMBER_COLUMNS, "access_id")[:chunk]
+        )
+        for row in rows:
+            yield row[:-1]
+        if len(rows) < chunk:
+            return
+        after = rows[-1][-1]
 
 
 def scim_group_member_counts(group_ids: list) -> dict:

@@ -2,8 +2,8 @@
 
 Fixed window counters: one atomic `incr` per counted request in the shared cache, so every app
 server counts against the same budget. Over a limit, the request gets 429 with Retry-After.
-If the cache is unreachable the request is let through: losing the limit for a moment is
-better than stopping provisioning.
+If the cache is unreachable or hangs, the request is let through within the cache's socket
+timeout (CACHE_TIMEOUT_MS): losing the limit for a moment is better than stopping provisioning.
 
 Two budgets: every request (`SCIM_RATE_LIMIT`), and requests that set a password
 (`SCIM_PASSWORD_RATE_LIMIT`), because hashing a password is deliberately slow — hundreds of
@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import caches
 from rest_framework.throttling import BaseThrottle
 
+from observability.metrics import CACHE_BYPASSED, CACHE_FAILURES, RATE_LIMITED
 from scim.conf import scim_settings
 from scim.exceptions import TooManyRequests
 
@@ -32,21 +33,75 @@ PROCESS_LOCAL_CACHES = (
 )
 
 
+class SharedCounters:
+    """Counters in the shared cache that never hold a request up.
+
+    After a failed call the cache is left alone for `pause` seconds, during which requests go
+    through uncounted without trying it: a frozen Redis costs one timeout per worker per pause,
+    not one per request. The outage is logged once when it starts, at most once per
+    `log_every` seconds while it lasts, and once when it ends — never a traceback per request.
+    """
+
+    def __init__(self, *, pause: float = 5.0, log_every: float = 60.0) -> None:
+        self.pause = pause
+        self.log_every = log_every
+        self.retry_at = 0.0  # time.monotonic() before which the cache is not tried
+        self.outage_started: float | None = None
+        self.logged_at = 0.0
+
+    def increment(self, key: str, *, ttl: int) -> int | None:
+        """The key's new count, or None when the cache is unavailable."""
+        now = time.monotonic()
+        if now < self.retry_at:
+            CACHE_BYPASSED.inc()
+            return None
+        cache = caches[CACHE_ALIAS]
+        try:
+            count = 1 if cache.add(key, 1, timeout=ttl) else cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            count = 1
+        except Exception as exc:
+            self.failed(exc, now)
+            CACHE_BYPASSED.inc()
+            return None
+        if self.outage_started is not None:
+            logger.warning(
+                "Rate-limit cache answers again after %.0f s; rate limits are enforced.",
+                now - self.outage_started,
+            )
+            self.outage_started = None
+        return count
+
+    def failed(self, exc: Exception, now: float) -> None:
+        CACHE_FAILURES.inc()
+        self.retry_at = now + self.pause
+        if self.outage_started is None:
+            self.outage_started = self.logged_at = now
+            logger.warning(
+                "Rate-limit cache unavailable (%s); requests are let through uncounted, and the "
+                "cache is tried again every %.0f s.",
+                type(exc).__name__,
+                self.pause,
+            )
+        elif now - self.logged_at >= self.log_every:
+            self.logged_at = now
+            logger.warning(
+                "Rate-limit cache still unavailable after %.0f s (%s).",
+                now - self.outage_started,
+                type(exc).__name__,
+            )
+
+
+COUNTERS = SharedCounters()
+
+
 def _over_limit(key: str, limit: int, period: int) -> float | None:
     """Count one request in the current window; seconds until the window ends if over `limit`."""
     if limit <= 0:
         return None
     now = time.time()
-    window_key = f"{key}:{int(now // period)}"
-    cache = caches[CACHE_ALIAS]
-    try:
-        count = 1 if cache.add(window_key, 1, timeout=period + 1) else cache.incr(window_key)
-    except ValueError:  # the window's key expired between add and incr
-        count = 1
-    except Exception:
-        logger.warning("Rate-limit cache unavailable; request allowed", exc_info=True)
-        return None
-    if count > limit:
+    count = COUNTERS.increment(f"{key}:{int(now // period)}", ttl=period + 1)
+    if count is not None and count > limit:
         return period - (now % period)
     return None
 
@@ -63,6 +118,8 @@ class IntegrationRateThrottle(BaseThrottle):
             return True
         limit, period = scim_settings().rate_limit
         self.retry_after = _over_limit(f"scim:rate:{principal.integration.pk}", limit, period)
+        if self.retry_after is not None:
+            RATE_LIMITED.labels(str(principal.integration.pk), "requests").inc()
         return self.retry_after is None
 
     def wait(self) -> float | None:
@@ -74,6 +131,7 @@ def check_password_rate(principal) -> None:
     limit, period = scim_settings().password_rate_limit
     wait = _over_limit(f"scim:password-rate:{principal.integration.pk}", limit, period)
     if wait is not None:
+        RATE_LIMITED.labels(str(principal.integration.pk), "passwords").inc()
         seconds = max(int(wait), 1)
         raise TooManyRequests(
             f"Too many password changes for this integration (at most {limit} per {period} s); "

@@ -31,6 +31,52 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def behind_transaction_pooler() -> bool:
+    """Whether the suite talks to PostgreSQL through PgBouncer in transaction mode (CI runs it
+    so once: DATABASE_TRANSACTION_POOLER=true, DATABASE_URL on PgBouncer's port)."""
+    from django.conf import settings
+
+    return bool(settings.DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS"))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, plus: behind PgBouncer, close the pooler's server connections to the
+    test database before it is dropped (PostgreSQL refuses to drop a database in use)."""
+    yield
+    if behind_transaction_pooler():
+        import psycopg
+
+        params = connection.get_connection_params()
+        admin = psycopg.connect(
+            host=params.get("host"),
+            port=params.get("port"),
+            user=params.get("user"),
+            password=params.get("password"),
+            dbname="pgbouncer",
+            autocommit=True,
+            cursor_factory=psycopg.ClientCursor,  # the admin console speaks the simple protocol
+        )
+        with admin:
+            name = connection.settings_dict["NAME"]
+            admin.execute(f"KILL {name}")
+            admin.execute(f"RESUME {name}")
+
+
+@pytest.fixture
+def pooled() -> bool:
+    return behind_transaction_pooler()
+
+
+@pytest.fixture(autouse=True)
+def no_cache_outage_remembered():
+    """A test that breaks the cache on purpose leaves the rate limiter pausing its calls; the
+    next test starts with a cache that is tried at once."""
+    from scim.throttling import COUNTERS
+
+    COUNTERS.retry_at, COUNTERS.outage_started = 0.0, None
+
+
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"

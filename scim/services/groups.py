@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Iterable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 from django.utils.timezone import now
 
 from kestra_iam.audit import AuditEntry
@@ -26,6 +26,7 @@ from scim.exceptions import InvalidValue, NotFound, Uniqueness
 from scim.operations import Operation
 from scim.patch import MemberChange, PatchApplier
 from scim.schema import GROUP_RESOURCE
+from scim.services.locking import first_locked, write_transaction
 from scim.services.versions import save_new_version
 
 GROUP_EXISTS = "A group with this displayName already exists in this tenant."
@@ -34,7 +35,9 @@ GROUP_EXISTS = "A group with this displayName already exists in this tenant."
 def _locked_group(tenant: Tenant, group_id: str) -> Group:
     pk = parse_uuid(group_id)
     group = (
-        Group.objects.for_tenant(tenant).select_for_update().filter(pk=pk).first() if pk else None
+        first_locked(Group.objects.for_tenant(tenant).filter(pk=pk), key=("group", pk))
+        if pk
+        else None
     )
     if group is None:
         raise NotFound()
@@ -152,7 +155,7 @@ def scim_group_create(
 ) -> Group:
     """POST /Groups: a group of this tenant, with the members the body lists (if any)."""
     try:
-        with transaction.atomic():
+        with write_transaction():
             if (
                 Group.objects.for_tenant(tenant)
                 .filter(display_name_key=case_insensitive_key(document["displayName"]))
@@ -222,7 +225,7 @@ def _update_group(
     *, tenant: Tenant, group_id: str, if_match: str | None, build, audit: AuditEntry
 ) -> Group:
     try:
-        with transaction.atomic():
+        with write_transaction():
             group = _locked_group(tenant, group_id)
             check_version(group_resource.group_version(group), if_match)
             document, member_changes = build(group)
@@ -256,7 +259,7 @@ def scim_group_delete(
     *, tenant: Tenant, group_id: str, if_match: str | None, audit: AuditEntry
 ) -> None:
     """DELETE /Groups/{id}: the group, its memberships and the bindings given to it."""
-    with transaction.atomic():
+    with write_transaction():
         group = _locked_group(tenant, group_id)
         check_version(group_resource.group_version(group), if_match)
         group.delete()

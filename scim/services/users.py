@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils.timezone import now
 
@@ -31,6 +31,7 @@ from scim.operations import Operation
 from scim.patch import PatchApplier
 from scim.schema import USER_RESOURCE
 from scim.selectors import scim_user_details
+from scim.services.locking import first_locked, write_transaction
 from scim.services.passwords import UNCHANGED, Hashes, encoded, store_password
 from scim.services.versions import save_new_version
 
@@ -63,7 +64,7 @@ def scim_user_create(
     """
     password = document.pop("password", None)
     try:
-        with transaction.atomic():
+        with write_transaction():
             user = _locked_user_by_name(tenant, document["userName"])
             rows = []
             if user is None:
@@ -203,7 +204,7 @@ def _update_user(
     password) or the one to set.
     """
     try:
-        with transaction.atomic():
+        with write_transaction():
             access = _locked_access(tenant, user_id)
             check_version(user_resource.user_version(access), if_match)
             document, password = build(access)
@@ -229,7 +230,7 @@ def scim_user_delete(
     bindings in the tenant are removed; other tenants keep seeing the user. If this tenant
     owned the profile, ownership passes to the tenant with the oldest remaining access.
     """
-    with transaction.atomic():
+    with write_transaction():
         # Lock order, everywhere: group rows (by primary key), then access rows. A group PATCH
         # locks its group before the accesses it adds, so taking the groups first here keeps
         # a DELETE racing a PATCH from deadlocking.
@@ -270,13 +271,15 @@ def _locked_access(tenant: Tenant, user_id: str, *, for_delete: bool = False) ->
     other; a deletion takes FOR UPDATE. Administrators are found, then refused: reading them is
     allowed, writing them is not.
     """
-    access = (
+    user_pk = _user_pk(user_id)
+    access = first_locked(
         TenantAccess.objects.for_tenant(tenant)
-        .select_for_update(of=("self", "user"), no_key=not for_delete)
         .select_related("user")
         .annotate(owner_tenant_id=owner_tenant_subquery())
-        .filter(user_id=_user_pk(user_id))
-        .first()
+        .filter(user_id=user_pk),
+        key=("access", tenant.pk, user_pk),
+        of=("self", "user"),
+        no_key=not for_delete,
     )
     if access is None:
         raise NotFound()

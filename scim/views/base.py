@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from kestra_iam.audit import AuditEntry
 from kestra_iam.models import AuditEvent
 from kestra_iam.permissions import Action, Resource
+from observability.requests import observe
 from provisioning.selectors import public_base_url, scim_base_path
 from scim.authentication import SCIMPrincipal, SCIMTokenAuthentication
 from scim.conditional import not_modified
@@ -39,6 +40,10 @@ from scim.schema import SEARCH_REQUEST_URN
 from scim.selectors import Page, parse_list_query
 from scim.services import hash_passwords
 from scim.throttling import IntegrationRateThrottle, check_password_rate
+
+# Route names of the requests no endpoint serves (see scim.urls).
+NOT_IMPLEMENTED = "(not implemented)"
+UNMATCHED = "(unmatched)"
 
 WRITE_VERBS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 READ_ACTIONS = {"GET": Action.READ, "HEAD": Action.READ}
@@ -72,9 +77,19 @@ class SCIMView(APIView):
     def get_exception_handler(self):
         return scim_exception_handler
 
+    def initial(self, request, *args, **kwargs) -> None:
+        # Logs and metrics show the route's template, never the path the client typed.
+        match = request.resolver_match
+        route = (match.url_name if match else None) or UNMATCHED
+        observe(request, route=route, resource=route.partition("/")[0])
+        super().initial(request, *args, **kwargs)
+
     def perform_authentication(self, request) -> None:
         super().perform_authentication(request)
         self.principal = request.auth
+        observe(
+            request, tenant=self.principal.tenant.pk, integration=str(self.principal.integration.pk)
+        )
 
     def required_permission(self, request) -> tuple[Resource, Action] | None:
         if self.adapter is None or not hasattr(self, request.method.lower()):

@@ -14,6 +14,7 @@ from scim.selectors import (
     scim_group_list,
     scim_group_member_counts,
     scim_group_member_rows,
+    scim_group_member_stream,
     scim_user_get,
     scim_user_list,
 )
@@ -87,6 +88,9 @@ def test_group_reads_members_counts_and_budget(tenant):
     assert scim_group_has_more_members_than(large, 4) and not scim_group_has_more_members_than(
         large, 5
     )
+    streamed = list(scim_group_member_stream(large.pk, chunk=2))  # three chunks: 2, 2, 1
+    assert [row[1] for row in streamed] == [a.user_id for a in accesses]
+    assert list(scim_group_member_stream(large.pk, chunk=5)) == streamed  # an exact multiple
     budget = SCIMSettings(list_max_members=3)
     page = scim_group_list(tenant=tenant, query=ListQuery(count=10), settings=budget, members=True)
     assert [g.pk for g in page.items] == [small.pk] and page.total == 2  # B would exceed 3
