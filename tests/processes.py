@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 # Settings a test server must not inherit from the shell that runs the suite.
@@ -152,3 +152,35 @@ class Gunicorn:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class AdminSession:
+    """A signed-in administrator of one server, posting the admin's forms over HTTP."""
+
+    def __init__(self, server: Gunicorn, user_name: str, password: str) -> None:
+        self.server = server
+        self.cookies: dict[str, str] = {}
+        self.request("GET", "/admin/login/")
+        status, _ = self.post("/admin/login/", {"username": user_name, "password": password})
+        assert status == 302 and "sessionid" in self.cookies, "admin login failed"
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urlencode({**form, "csrfmiddlewaretoken": self.cookies["csrftoken"]}).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            for header, value in response.getheaders():
+                if header.lower() == "set-cookie":
+                    name, _, rest = value.partition("=")
+                    self.cookies[name] = rest.split(";", 1)[0]
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    def post(self, path: str, form: dict) -> tuple[int, str]:
+        return self.request("POST", path, form)
