@@ -35,12 +35,12 @@ def compare(project: Endpoint, peer: Endpoint, results: dict, notes: dict) -> No
         ("userName", lambda n: f'userName eq "{_name(n)}"'),
         ("externalId", lambda n: f'externalId eq "ext-{n}"'),
     ):
-        _interleaved(f"GET /Users?filter={label} eq", endpoints, results,
+        interleaved(f"GET /Users?filter={label} eq", endpoints, results,
                      lambda e, r, x=expression: _lookup(e, x), requests=75)  # fmt: skip
-    _interleaved(OPERATIONS[3], endpoints, results, lambda e, r: _get(e, ids[e.name]), requests=75)
+    interleaved(OPERATIONS[3], endpoints, results, lambda e, r: _get(e, ids[e.name]), requests=75)
     groups = {e.name: e.create("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Adds"})["id"]
               for e in endpoints}  # fmt: skip
-    _interleaved(
+    interleaved(
         OPERATIONS[4], endpoints, results,
         lambda e, r: _add_member(e, groups[e.name], ids[e.name], r), requests=37,
     )  # fmt: skip
@@ -55,10 +55,12 @@ def _name(n: int) -> str:
     return f"person{n}@compare.example.com"
 
 
-def _interleaved(operation, endpoints, results, make_request, *, requests: int) -> dict:
-    """`ROUNDS` rounds of `requests` per worker on each endpoint in turn; merged per endpoint."""
+def interleaved(
+    operation, endpoints, results, make_request, *, requests: int, rounds: int = ROUNDS
+) -> dict:
+    """`rounds` rounds of `requests` per worker on each endpoint in turn; merged per endpoint."""
     merged = {e.name: load.Result(operation) for e in endpoints}
-    for round_ in range(ROUNDS):
+    for round_ in range(rounds):
         for endpoint in endpoints:
             request, on_response = _unpack(make_request(endpoint, round_))
             result = endpoint.run(
@@ -98,7 +100,7 @@ def _post_users(endpoints, results) -> dict[str, dict[int, str]]:
 
         return request, remember
 
-    _interleaved(OPERATIONS[0], endpoints, results, make, requests=per_worker)
+    interleaved(OPERATIONS[0], endpoints, results, make, requests=per_worker)
     for endpoint in endpoints:
         if len(ids[endpoint.name]) < USERS:
             raise SystemExit(f"{endpoint.name}: only {len(ids[endpoint.name])} users were created")

@@ -77,6 +77,8 @@ TARGETS = [
     ("7 10 tenants: the offered 250 rps served (>= 247.5 rps), p99 < 500 ms",
      lambda r, n, x: r[MIX_TEN]["rps"] >= 247.5 and r[MIX_TEN]["p99_ms"] < 500),
     ("7 zero errors", lambda r, n, x: r[MIX_ONE]["errors"] == 0 and r[MIX_TEN]["errors"] == 0),
+    ("ops: metrics cost <= 5 % server CPU per request",
+     lambda r, n, x: all(v <= 5 for k, v in n.items() if k.startswith("metrics on: extra"))),
 ]  # fmt: skip
 
 

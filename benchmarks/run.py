@@ -8,7 +8,8 @@
 2. The same Entra-shaped load on both, on fresh tables (`benchmarks.compare`).
 3. Entra's initial sync of 5,000 users into the still-unanalysed project database, then the same
    lookups after ANALYZE (`benchmarks.fresh`).
-4. 101,000 users seeded in bulk, then the scale scenarios (`benchmarks.scale`).
+4. What metrics and JSON request logs cost per request (`benchmarks.operations`).
+5. 101,000 users seeded in bulk, then the scale scenarios (`benchmarks.scale`).
 
 Benchmarks are not tests: nothing here fails on a missed target; the report says which are met.
 """
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks import compare, fresh, scale
+from benchmarks import compare, fresh, operations, scale
 from benchmarks.endpoints import Endpoint
 from benchmarks.report import PEER, PROJECT, report
 from benchmarks.servers import CORES, ROOT, WORKERS, Server, log, recreate_database, sibling_url
@@ -90,12 +91,16 @@ def main() -> None:
     server = Server(PROJECT, "kestra_iam.wsgi", env).start()
     peer = None
     try:
+        if "--observability" in sys.argv:  # only what metrics and JSON logs cost
+            operations.observability_cost(server, project_endpoint(server, "ops"), results, notes)
+            return report(results, notes, plans, time.time() - started)
         peer = start_peer(env)
         compare.compare(project_endpoint(server, "compare"), peer, results, notes)
         peer.server.stop()
         fresh.fresh_sync(project_endpoint(server, "fresh"), results, notes)
         plans["fresh tables"] = notes.pop("fresh tables: EXPLAIN")
         plans["after ANALYZE"] = notes.pop("after ANALYZE: EXPLAIN")
+        operations.observability_cost(server, project_endpoint(server, "ops"), results, notes)
         if "--quick" in sys.argv:  # the comparisons only, while working on them
             return report(results, notes, plans, time.time() - started)
         data = scale.seed_all()

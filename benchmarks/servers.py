@@ -55,6 +55,7 @@ class Server:
     config: str = "kestra_iam/gunicorn_conf.py"
     port: int = 0
     process: subprocess.Popen | None = None
+    quiet: bool = False  # send the server's own output to /dev/null (JSON request logs)
 
     def start(self) -> Server:
         self.port = free_port()
@@ -63,7 +64,10 @@ class Server:
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(WORKERS),
             "--access-logfile", "/dev/null", self.wsgi,
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True)
+        output = subprocess.DEVNULL if self.quiet else None
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, start_new_session=True, stdout=output, stderr=output
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:

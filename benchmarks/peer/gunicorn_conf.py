@@ -1,6 +1,6 @@
-"""The project's gunicorn settings for the peer, without the project's start-up check (which reads
-the project's Django settings)."""
+"""The project's gunicorn settings for the peer, without the project's hooks (start-up check,
+metrics), which read the project's Django settings."""
 
 from kestra_iam.gunicorn_conf import *  # noqa: F403
 
-del on_starting  # noqa: F821
+del on_starting, when_ready, child_exit  # noqa: F821

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Iterable
 
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.utils.timezone import now
 
 from kestra_iam.audit import AuditEntry
@@ -155,7 +155,9 @@ def scim_group_create(
 ) -> Group:
     """POST /Groups: a group of this tenant, with the members the body lists (if any)."""
     try:
-        with write_transaction():
+        # Not write_transaction(): a new group locks no existing row (its members' accesses
+        # only get key-share locks), and POST is the hot path of an initial sync.
+        with transaction.atomic():
             if (
                 Group.objects.for_tenant(tenant)
                 .filter(display_name_key=case_insensitive_key(document["displayName"]))

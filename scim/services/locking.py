@@ -1,9 +1,10 @@
 """How SCIM writes wait for row locks: briefly, and not at all for a row that was just stuck.
 
-Every write transaction bounds its lock waits to `SCIM_LOCK_TIMEOUT_MS`; a wait that runs out
-is a 503 with Retry-After. The row is then remembered for a few seconds, during which requests
-for it try the lock without waiting: one group held by a stuck transaction costs each request
-for it a round trip, and the workers stay free for everyone else.
+Every write of an existing user or group bounds its lock waits to `SCIM_LOCK_TIMEOUT_MS`; a
+wait that runs out is a 503 with Retry-After. The row is then remembered for a few seconds,
+during which requests for it try the lock without waiting: one group held by a stuck
+transaction costs each request for it a round trip, and the workers stay free for everyone
+else.
 """
 
 from __future__ import annotations

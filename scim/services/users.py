@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.timezone import now
 
@@ -64,7 +64,9 @@ def scim_user_create(
     """
     password = document.pop("password", None)
     try:
-        with write_transaction():
+        # Not write_transaction(): a create waits only on a request for the same userName
+        # (the session's lock timeout bounds that), and POST is the hot path of an initial sync.
+        with transaction.atomic():
             user = _locked_user_by_name(tenant, document["userName"])
             rows = []
             if user is None:

@@ -27,10 +27,18 @@ def test_no_statement_is_prepared_on_the_server():
     assert connection.get_connection_params()["prepare_threshold"] is None
 
 
-def test_scim_writes_bound_their_own_lock_waits(scim, settings):
+def test_scim_writes_of_existing_resources_bound_their_own_lock_waits(scim, settings):
     settings.SCIM = {**settings.SCIM, "lock_timeout_ms": 750}
-    with CaptureQueriesContext(connection) as queries:
-        scim.create_user("bounded@example.com")
-    statements = [query["sql"] for query in queries]
-    assert "SET LOCAL lock_timeout = 750" in statements
-    assert len([sql for sql in statements if sql.startswith("SET LOCAL")]) == 1
+    user = scim.create_user("bounded@example.com")["id"]
+    group = scim.create_group("Bounded")["id"]
+    for method, path, body in [
+        ("patch", f"/Users/{user}", {"op": "replace", "path": "active", "value": False}),
+        ("patch", f"/Groups/{group}", {"op": "add", "path": "members", "value": [{"value": user}]}),
+        ("delete", f"/Groups/{group}", None),
+        ("delete", f"/Users/{user}", None),
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            response = scim.patch_ops(path, body) if method == "patch" else scim.delete(path)
+        assert response.status_code in (200, 204), (method, path)
+        statements = [query["sql"] for query in queries]
+        assert statements.count("SET LOCAL lock_timeout = 750") == 1, (method, path)
