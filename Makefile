@@ -22,11 +22,14 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # Local demo on SQLite (var/kestra_iam.sqlite3): migrate, demo admin + tenant, serve the admin.
-run: export DJANGO_DEBUG ?= true
+# Its settings (secret key, token pepper, DEBUG, address) stay in var/local.env, which every
+# `.venv/bin/python manage.py …` in this checkout reads too. `make run PORT=8080` to move it.
+PORT ?= 8000
 run: install
+	$(BIN)/python -m kestra_iam.local_env --url http://127.0.0.1:$(PORT)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # The whole suite; on PostgreSQL when DATABASE_URL=postgres://… is set.
 test: install-dev

@@ -7,6 +7,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kestra_iam.settings")
+    from kestra_iam import local_env
+
+    local_env.load()  # var/local.env, written by `make run`, unless this is a deployment
     from django.conf import settings
     from django.core.management import execute_from_command_line
 

@@ -9,11 +9,11 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
+from kestra_iam.admin_audit import AuditEventAdmin
 from kestra_iam.admin_base import AuditedAdminMixin, TenantLockedMixin, audited_admin_view
-from kestra_iam.forms import RoleForm, UserCreationForm, UserEditForm
+from kestra_iam.forms import RoleForm, UserCreationForm, UserEditForm, UserValueForm
 from kestra_iam.models import (
     ApiToken,
-    AuditEvent,
     Binding,
     Group,
     GroupMembership,
@@ -25,6 +25,9 @@ from kestra_iam.models import (
     UserValue,
 )
 from kestra_iam.ownership import profile_owner
+
+# The audit trail's admin has a module of its own; importing it here registers it with the rest.
+__all__ = ["AuditEventAdmin"]
 
 # Django's permission groups would sit next to IAM groups under the same name; admin-site rights
 # are given per user (superuser, staff, permissions) instead.
@@ -73,8 +76,9 @@ class TenantAccessInline(admin.TabularInline):
 
 class UserValueInline(admin.TabularInline):
     model = UserValue
+    form = UserValueForm
     extra = 0
-    fields = ("attribute", "position", "value", "type", "primary", "display")
+    fields = ("attribute", "position", "value", "type", "primary", "display", "extra")
     verbose_name = "multi-valued attribute"
     verbose_name_plural = "emails, phone numbers and other multi-valued attributes"
 
@@ -310,64 +314,3 @@ class ServiceAccountAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin
     @admin.display(description="tokens", ordering="token_count")
     def token_count(self, account: ServiceAccount) -> int:
         return account.token_count
-
-
-class OutcomeFilter(admin.SimpleListFilter):
-    title = "outcome"
-    parameter_name = "outcome"
-
-    def lookups(self, request, model_admin):
-        return (
-            ("success", "succeeded (2xx)"),
-            ("refused", "refused (4xx)"),
-            ("failed", "failed (5xx)"),
-        )
-
-    def queryset(self, request, queryset):
-        ranges = {"success": (200, 299), "refused": (400, 499), "failed": (500, 599)}
-        if self.value() in ranges:
-            low, high = ranges[self.value()]
-            return queryset.filter(outcome__gte=low, outcome__lte=high)
-        return queryset
-
-
-class TenantIdFilter(admin.SimpleListFilter):
-    title = "tenant"
-    parameter_name = "tenant"
-
-    def lookups(self, request, model_admin):
-        return [(t.pk, t.pk) for t in Tenant.objects.all()]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(tenant_id=self.value()) if self.value() else queryset
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """The audit trail, read-only. Pruned with `manage.py audit prune --older-than DAYS`."""
-
-    list_display = (
-        "occurred_at",
-        "tenant_id",
-        "actor",
-        "action",
-        "resource_type",
-        "resource_id",
-        "outcome",
-        "request_id",
-    )
-    # A list, so that apps whose objects events point at add their filters (provisioning adds
-    # one by integration); the domain does not know those apps.
-    list_filter = [TenantIdFilter, OutcomeFilter, "actor_type", "occurred_at"]
-    date_hierarchy = "occurred_at"
-    search_fields = ("=resource_id", "=request_id", "actor", "action")
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -70,6 +70,12 @@ class AuditedAdminMixin:
             request_id=getattr(request, "request_id", ""),
         ).record(detail=str(message or ""))
 
+    def log_event(self, request, obj, verb: str, message: str) -> None:
+        """A change with a verb of its own in the trail (`admin.<model>.enable`, `.rotate_token`
+        …) so that the trail tells them apart; Django's history keeps it as a change."""
+        self._audit(request, obj, verb, message)
+        super().log_change(request, obj, message)
+
     def log_addition(self, request, obj, message):
         self._audit(request, obj, "add", message)
         return super().log_addition(request, obj, message)

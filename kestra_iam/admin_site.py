@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import admin
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -24,6 +24,7 @@ SECTIONS = (
         (
             "kestra_iam.User",
             "kestra_iam.Group",
+            "kestra_iam.GroupMembership",
             "kestra_iam.Role",
             "kestra_iam.Binding",
             "kestra_iam.ServiceAccount",
@@ -57,6 +58,15 @@ class KestraAdminSite(admin.AdminSite):
             path("section/<slug:slug>/", self.admin_view(self.section_view), name="section"),
             *super().get_urls(),
         ]
+
+    def app_index(self, request: HttpRequest, app_label: str, extra_context=None):
+        """An app whose models all sit in sections has no page of its own: its models are
+        spread over several sections, which Django's app page would show under the first one's
+        name. Its breadcrumbs and URLs lead to the sections instead; this sends old links home."""
+        models = [model for model in self._registry if model._meta.app_label == app_label]
+        if models and all(section_of(model._meta) for model in models):
+            return HttpResponseRedirect(reverse(f"{self.name}:index"))
+        return super().app_index(request, app_label, extra_context)
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         apps = super().get_app_list(request, app_label)

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connection, models
 from django.db.models import Q
+from django.utils.text import Truncator
 from django.utils.timezone import now
 
 from kestra_iam.permissions import normalise_permissions
@@ -122,34 +123,34 @@ class User(CanonicalKeyMixin, AbstractBaseUser, PermissionsMixin):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user_name = models.CharField("userName", max_length=USER_NAME_MAX_LENGTH)
+    user_name = models.CharField("user name", max_length=USER_NAME_MAX_LENGTH)
     user_name_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, editable=False)
 
-    display_name = models.CharField("displayName", max_length=256, blank=True, default="")
-    nick_name = models.CharField("nickName", max_length=256, blank=True, default="")
+    display_name = models.CharField("display name", max_length=256, blank=True, default="")
+    nick_name = models.CharField("nickname", max_length=256, blank=True, default="")
     title = models.CharField(max_length=256, blank=True, default="")
-    user_type = models.CharField("userType", max_length=256, blank=True, default="")
-    profile_url = models.CharField("profileUrl", max_length=2048, blank=True, default="")
+    user_type = models.CharField("user type", max_length=256, blank=True, default="")
+    profile_url = models.CharField("profile URL", max_length=2048, blank=True, default="")
     preferred_language = models.CharField(
-        "preferredLanguage", max_length=64, blank=True, default=""
+        "preferred language", max_length=64, blank=True, default=""
     )
     locale = models.CharField(max_length=64, blank=True, default="")
     timezone = models.CharField(max_length=64, blank=True, default="")
 
-    name_formatted = models.CharField("name.formatted", max_length=512, blank=True, default="")
-    name_family_name = models.CharField("name.familyName", max_length=256, blank=True, default="")
-    name_given_name = models.CharField("name.givenName", max_length=256, blank=True, default="")
-    name_middle_name = models.CharField("name.middleName", max_length=256, blank=True, default="")
+    name_formatted = models.CharField("formatted name", max_length=512, blank=True, default="")
+    name_family_name = models.CharField("family name", max_length=256, blank=True, default="")
+    name_given_name = models.CharField("given name", max_length=256, blank=True, default="")
+    name_middle_name = models.CharField("middle name", max_length=256, blank=True, default="")
     name_honorific_prefix = models.CharField(
-        "name.honorificPrefix", max_length=64, blank=True, default=""
+        "honorific prefix", max_length=64, blank=True, default=""
     )
     name_honorific_suffix = models.CharField(
-        "name.honorificSuffix", max_length=64, blank=True, default=""
+        "honorific suffix", max_length=64, blank=True, default=""
     )
 
     # Enterprise User extension (RFC 7643 §4.3)
-    employee_number = models.CharField("employeeNumber", max_length=256, blank=True, default="")
-    cost_center = models.CharField("costCenter", max_length=256, blank=True, default="")
+    employee_number = models.CharField("employee number", max_length=256, blank=True, default="")
+    cost_center = models.CharField("cost center", max_length=256, blank=True, default="")
     organization = models.CharField(max_length=256, blank=True, default="")
     division = models.CharField(max_length=256, blank=True, default="")
     department = models.CharField(max_length=256, blank=True, default="")
@@ -249,7 +250,9 @@ class UserValue(models.Model):
         indexes = [models.Index(fields=["attribute", "value_key"], name="user_value_lookup")]
 
     def __str__(self) -> str:
-        return f"{self.attribute}[{self.position}] {self.value or self.display}"
+        # Shortened: a certificate or a photo URL would otherwise be one unbreakable line.
+        shown = Truncator(self.value or self.display).chars(40)
+        return f"{self.attribute}[{self.position}] {shown}"
 
 
 class TenantAccess(models.Model):
@@ -313,7 +316,7 @@ class Group(CanonicalKeyMixin, models.Model):
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, related_name="groups", db_index=False
     )
-    display_name = models.CharField("displayName", max_length=256)
+    display_name = models.CharField("display name", max_length=256)
     display_name_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, editable=False)
     external_id = models.CharField("externalId", max_length=256, blank=True, default="")
     # The integration that created the group, if one did (an id, as on TenantAccess).

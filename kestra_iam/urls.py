@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
@@ -9,6 +11,9 @@ SCIM_BASE = r"api/v1/(?P<tenant_id>[^/]+)/integrations/(?P<integration_id>[^/]+)
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    # Browsers ask for it whatever the page declares; resolved per request, as the static
+    # files' manifest may not exist when this module is imported.
+    path("favicon.ico", lambda request: HttpResponseRedirect(static("kestra_iam/favicon.svg"))),
     # SCIM 2.0, one service per provisioning integration (see provisioning.selectors.scim_base_path)
     re_path(rf"^{SCIM_BASE}/+", include("scim.urls")),
     re_path(rf"^{SCIM_BASE}$", scim_views.NotFoundView.as_view()),

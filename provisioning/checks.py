@@ -27,3 +27,30 @@ def integrations_need_tenancy(app_configs, **kwargs):
             id="provisioning.W001",
         )
     ]
+
+
+@register()
+def integrations_can_authorise(app_configs, **kwargs):
+    """Warn about each integration whose role or binding no longer lets SCIM work: an admin
+    deleted or narrowed the SCIMProvisioner role, or removed the binding."""
+    from provisioning.models import ProvisioningIntegration
+    from provisioning.readiness import role_and_binding_checks
+
+    try:
+        integrations = list(ProvisioningIntegration.objects.select_related("service_account"))
+    except DatabaseError:  # tables not migrated yet
+        return []
+    warnings = []
+    for integration in integrations:
+        for check in role_and_binding_checks(integration):
+            if not check.ok:
+                warnings.append(
+                    Warning(
+                        f"Integration '{integration.name}' ({integration.pk}) of tenant "
+                        f"'{integration.tenant_id}': {check.detail}",
+                        hint=check.fix,
+                        obj=integration,
+                        id="provisioning.W002",
+                    )
+                )
+    return warnings

@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.db.models.functions import Lower
 from django.utils.timezone import now
 
 from kestra_iam.models import ServiceAccount, Tenant
 from kestra_iam.querysets import TenantScopedQuerySet
+
+MAX_TOKEN_LIFETIME_DAYS = 3650
 
 
 class ProvisioningIntegration(models.Model):
@@ -46,6 +50,7 @@ class ProvisioningIntegration(models.Model):
         "token lifetime (days)",
         null=True,
         blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TOKEN_LIFETIME_DAYS)],
         help_text="Leave empty for a Secret Token that never expires (what Entra ID expects). "
         "Otherwise rotate it before it expires: the list warns 30 days ahead.",
     )
@@ -61,10 +66,21 @@ class ProvisioningIntegration(models.Model):
         verbose_name_plural = "provisioning"
         ordering = ["tenant", "name"]
         constraints = [
+            # Without case, like user and group names: "microsoft entra id" next to "Microsoft
+            # Entra ID" would be two integrations nobody can tell apart in a list.
             models.UniqueConstraint(
-                fields=["tenant", "name"],
-                name="integration_name_unique",
-                violation_error_message="This tenant already has an integration with this name.",
+                "tenant",
+                Lower("name"),
+                name="integration_name_unique_ci",
+                violation_error_message="This tenant already has an integration with this name "
+                "(names are compared without case).",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(token_lifetime_days__isnull=True)
+                | models.Q(
+                    token_lifetime_days__gte=1, token_lifetime_days__lte=MAX_TOKEN_LIFETIME_DAYS
+                ),
+                name="integration_token_lifetime_range",
             ),
         ]
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Tenant
 from provisioning.models import ProvisioningIntegration
+from provisioning.services import SCIM_PROVISIONER_ROLE
 
 # Where `make run` serves; used when neither KESTRA_URL nor a request tells the public address.
 LOCAL_BASE_URL = "http://127.0.0.1:8000"
@@ -47,3 +48,19 @@ def integration_get(integration_id: str | uuid.UUID) -> ProvisioningIntegration 
     """The integration with this id, or None (also for a value that is not a UUID)."""
     pk = parse_uuid(integration_id)
     return integration_list().filter(pk=pk).first() if pk else None
+
+
+def integrations_relying_on(roles) -> list[ProvisioningIntegration]:
+    """The integrations that a change to these roles can break: those whose service account
+    is bound to one of them, and every integration of a tenant whose SCIMProvisioner role is
+    among them (repair re-binds to that role by name)."""
+    roles = list(roles)
+    if not roles:
+        return []
+    by_name = [role.tenant_id for role in roles if role.name == SCIM_PROVISIONER_ROLE]
+    return list(
+        integration_list()
+        .filter(Q(service_account__bindings__role__in=roles) | Q(tenant_id__in=by_name))
+        .distinct()
+        .order_by("tenant_id", "name")
+    )

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from kestra_iam.models import ApiToken, Binding, Role, ServiceAccount, Tenant
-from kestra_iam.permissions import Action, Resource
+from kestra_iam.permissions import Action, Resource, permission_pairs
 from kestra_iam.services import (
     DomainError,
     IssuedToken,
@@ -42,7 +42,7 @@ class BootstrapResult:
     role: Role
     service_account: ServiceAccount
     binding: Binding
-    token: ApiToken
+    token: ApiToken | None  # None only when asked not to issue one and none is live
     raw_token: str | None  # None when the integration already had a live token
 
 
@@ -58,12 +58,15 @@ def _service_account_name(integration: ProvisioningIntegration) -> str:
     return "-".join(parts)
 
 
-def integration_bootstrap(*, integration: ProvisioningIntegration) -> BootstrapResult:
-    """Ensure the role, service account, binding and token an integration needs.
+def integration_bootstrap(
+    *, integration: ProvisioningIntegration, issue_token: bool = True
+) -> BootstrapResult:
+    """Ensure the role, service account, binding and (unless told not to) token an integration
+    needs.
 
     Idempotent: a second run finds everything in place and issues no new token. The
     SCIMProvisioner role is the tenant's, shared by its integrations, and reused as it stands
-    (an admin may have narrowed it on purpose).
+    (an admin may have narrowed it on purpose; `integration_repair` resets it).
     """
     ensure_tenancy_enabled()
     with transaction.atomic():
@@ -92,7 +95,7 @@ def integration_bootstrap(*, integration: ProvisioningIntegration) -> BootstrapR
         )
         token = live_tokens(account).first()
         raw = None
-        if token is None:
+        if token is None and issue_token:
             issued = api_token_issue(service_account=account, lifetime=integration.token_lifetime)
             token, raw = issued.token, issued.raw
     return BootstrapResult(role, account, binding, token, raw)
@@ -155,6 +158,48 @@ def integration_revoke_tokens(*, integration: ProvisioningIntegration) -> int:
 def _bootstrap_token(integration: ProvisioningIntegration) -> IssuedToken:
     result = integration_bootstrap(integration=integration)
     return IssuedToken(token=result.token, raw=result.raw_token)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What `integration_repair` changed; empty when everything was in place."""
+
+    changes: list[str]
+
+
+def integration_repair(*, integration: ProvisioningIntegration) -> Repair:
+    """Give the integration back what SCIM needs: the tenant's SCIMProvisioner role with exactly
+    its permissions (re-created if it was deleted), a service account, and the binding between
+    them. Tokens are left alone: a missing one is a rotation, which the admin decides on.
+    """
+    ensure_tenancy_enabled()
+    changes = []
+    with transaction.atomic():
+        role = Role.objects.filter(tenant=integration.tenant, name=SCIM_PROVISIONER_ROLE).first()
+        if role is None:
+            changes.append(f"re-created the role {SCIM_PROVISIONER_ROLE}")
+        elif set(permission_pairs(role.permissions or {})) != set(
+            permission_pairs(SCIM_PROVISIONER_PERMISSIONS)
+        ):
+            role.permissions = SCIM_PROVISIONER_PERMISSIONS
+            role.save(update_fields=["permissions"])
+            changes.append(f"reset the permissions of {SCIM_PROVISIONER_ROLE}")
+        had_account = integration.service_account_id is not None
+        had_binding = (
+            had_account
+            and role is not None
+            and Binding.objects.filter(
+                tenant=integration.tenant,
+                role=role,
+                service_account_id=integration.service_account_id,
+            ).exists()
+        )
+        integration_bootstrap(integration=integration, issue_token=False)
+        if not had_account:
+            changes.append("created its service account")
+        if not had_binding:
+            changes.append(f"bound its service account to {SCIM_PROVISIONER_ROLE}")
+    return Repair(changes)
 
 
 def integration_delete(*, integration: ProvisioningIntegration) -> None:

@@ -131,10 +131,47 @@ def test_tenant_id_cannot_change_after_creation(admin_client, tenant):
             "admin:provisioning_provisioningintegration_changelist",
             '<a href="/admin/section/iam/">IAM</a>',
         ),
+        ("admin:kestra_iam_groupmembership_changelist", '<a href="/admin/section/iam/">IAM</a>'),
     ],
 )
 def test_breadcrumbs_follow_the_sections(admin_client, url, crumb):
-    assert crumb in admin_client.get(reverse(url)).content.decode()
+    html = admin_client.get(reverse(url)).content.decode()
+    assert crumb in html
+    assert "Kestra IAM" not in html
+
+
+@pytest.mark.parametrize("app_label", ["kestra_iam", "provisioning"])
+def test_an_app_page_leads_home_instead_of_mixing_sections(admin_client, app_label):
+    # Its models are spread over the sections: Django's app page would title them all "IAM".
+    response = admin_client.get(reverse("admin:app_list", kwargs={"app_label": app_label}))
+    assert (response.status_code, response["Location"]) == (302, reverse("admin:index"))
+
+
+def test_every_page_declares_its_icon_and_favicon_ico_finds_it(admin_client, client):
+    assert (
+        'rel="icon" href="/static/kestra_iam/favicon.svg"'
+        in client.get("/admin/login/").content.decode()
+    )
+    assert 'rel="icon"' in admin_client.get("/admin/").content.decode()
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (302, "/static/kestra_iam/favicon.svg")
+
+
+def test_labels_are_words_not_scim_attribute_names(admin_client, client, tenant):
+    login = client.get("/admin/login/").content.decode()
+    assert "User name:" in login and "UserName" not in login
+    user = User.objects.create_user("ada@example.com")
+    html = admin_client.get(reverse("admin:kestra_iam_user_change", args=[user.pk])).content
+    html = html.decode()
+    for label in [
+        "User name:",
+        "Display name:",
+        "Given name:",
+        "Honorific prefix:",
+        "Cost center:",
+    ]:
+        assert f">{label}</label>" in html
+    assert "Name.honorificPrefix" not in html and "DisplayName" not in html
 
 
 def test_django_permission_groups_are_not_offered_next_to_iam_groups(admin_client):

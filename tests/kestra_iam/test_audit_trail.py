@@ -189,7 +189,13 @@ def test_a_command_whose_event_cannot_be_stored_changes_nothing_and_prints_no_to
 def test_admin_changes_to_integrations_roles_bindings_and_tokens(admin_client, tenant):
     admin_client.post(
         reverse("admin:provisioning_provisioningintegration_add"),
-        {"name": "Entra", "description": "", "provisioning_type": "SCIM_2_0", "tenant": "main"},
+        {
+            "name": "Entra",
+            "description": "",
+            "provisioning_type": "SCIM_2_0",
+            "tenant": "main",
+            "enabled": "on",
+        },
     )
     integration = tenant.integrations.get()
     admin_client.post(
@@ -218,9 +224,9 @@ def test_admin_changes_to_integrations_roles_bindings_and_tokens(admin_client, t
     recorded = [(e.action, e.actor, e.tenant_id) for e in events(actor_type="admin")]
     assert [a for a, _, _ in recorded] == [
         "admin.provisioningintegration.add",
-        "admin.provisioningintegration.change",
-        "admin.provisioningintegration.change",
-        "admin.provisioningintegration.change",
+        "admin.provisioningintegration.disable",
+        "admin.provisioningintegration.rotate_token",
+        "admin.provisioningintegration.revoke_tokens",
         "admin.role.change",
         "admin.binding.delete",
         "admin.provisioningintegration.delete",
@@ -228,9 +234,12 @@ def test_admin_changes_to_integrations_roles_bindings_and_tokens(admin_client, t
     assert {actor for _, actor, _ in recorded} == {"admin"} and {t for _, _, t in recorded} == {
         "main"
     }
-    assert (
-        "Rotated the Secret Token"
-        in events(action="admin.provisioningintegration.change")[1].detail
+    assert events(action="admin.provisioningintegration.disable")[0].detail == "enabled: false"
+    assert events(action="admin.provisioningintegration.rotate_token")[0].detail == (
+        "Rotated the Secret Token."
+    )
+    assert events(action="admin.provisioningintegration.revoke_tokens")[0].detail == (
+        "Revoked 1 Secret Token(s)."
     )
     assert all(
         e.integration_id == integration.pk for e in events(resource_type="provisioningintegration")

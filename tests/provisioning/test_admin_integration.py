@@ -24,7 +24,12 @@ def change_url(integration):
 
 
 def create_through_admin(admin_client, tenant, **extra):
-    data = {"name": "Entra ID", "description": "prod", "provisioning_type": "SCIM_2_0"}
+    data = {
+        "name": "Entra ID",
+        "description": "prod",
+        "provisioning_type": "SCIM_2_0",
+        "enabled": "on",  # as the browser posts the ticked box
+    }
     return admin_client.post(reverse(ADD), {**data, "tenant": tenant.pk, **extra})
 
 
@@ -34,19 +39,28 @@ def test_the_section_lists_provisioning(admin_client):
     assert ">Provisioning</a>" in iam
 
 
-def test_add_form_has_the_four_fields_with_scim_preselected(admin_client, tenant):
+def test_add_form_has_scim_preselected_and_starts_enabled(admin_client, tenant):
     html = admin_client.get(reverse(ADD)).content.decode()
-    for name in ["name", "description", "provisioning_type", "tenant"]:
+    for name in ["name", "description", "provisioning_type", "tenant", "token_lifetime_days"]:
         assert f'name="{name}"' in html
     assert '<option value="SCIM_2_0" selected>SCIM 2.0</option>' in html
-    assert 'name="enabled"' not in html
+    # Enabled unless the admin unticks it (to prepare an integration before Entra may use it).
+    assert 'name="enabled" aria-describedby="id_enabled_helptext" id="id_enabled" checked' in html
+
+
+def test_an_unticked_enabled_box_creates_it_disabled(admin_client, tenant):
+    data = {"name": "Entra ID", "description": "", "provisioning_type": "SCIM_2_0"}
+    admin_client.post(reverse(ADD), {**data, "tenant": tenant.pk})
+    assert ProvisioningIntegration.objects.get().enabled is False
 
 
 def test_saving_shows_endpoint_and_token_once(admin_client, tenant, caplog):
     caplog.set_level(logging.DEBUG)
-    response = create_through_admin(admin_client, tenant)
-    assert response.status_code == 200
+    posted = create_through_admin(admin_client, tenant)
+    assert posted.status_code == 302  # post/redirect/get
     integration = ProvisioningIntegration.objects.get()
+    response = admin_client.get(posted["Location"])
+    assert response.status_code == 200
     html = response.content.decode()
     endpoint = f"http://testserver/api/v1/main/integrations/{integration.pk}/scim/v2"
     assert endpoint in html
@@ -60,6 +74,12 @@ def test_saving_shows_endpoint_and_token_once(admin_client, tenant, caplog):
     assert raw not in caplog.text
     assert all(raw not in str(s.get_decoded()) for s in Session.objects.all())
     assert all(raw not in entry.change_message for entry in LogEntry.objects.all())
+    assert raw not in posted["Location"]
+    # Reloading the page shows it no more, and creates nothing.
+    reloaded = admin_client.get(posted["Location"])
+    assert reloaded.status_code == 410 and raw not in reloaded.content.decode()
+    assert "shown once" in reloaded.content.decode()
+    assert ProvisioningIntegration.objects.count() == 1
     # And never again: the change page only shows the prefix and the last characters.
     again = admin_client.get(change_url(integration)).content.decode()
     assert raw not in again
@@ -69,7 +89,7 @@ def test_saving_shows_endpoint_and_token_once(admin_client, tenant, caplog):
 
 def test_endpoint_uses_kestra_url_when_configured(admin_client, tenant, settings):
     settings.KESTRA_URL = "https://kestra.example.com"
-    response = create_through_admin(admin_client, tenant)
+    response = admin_client.get(create_through_admin(admin_client, tenant)["Location"])
     integration = ProvisioningIntegration.objects.get()
     assert (
         f"https://kestra.example.com/api/v1/main/integrations/{integration.pk}/scim/v2"
@@ -88,9 +108,9 @@ def test_duplicate_name_in_a_tenant_is_a_form_error(admin_client, tenant):
 def test_list_shows_the_columns_and_toggles_from_the_list(admin_client, tenant):
     integration = integration_create(tenant=tenant, name="Entra ID").integration
     html = admin_client.get(reverse(LIST)).content.decode()
-    for header in ["Name", "Tenant", "Provisioning type", "Enabled", "Endpoint", "Created at"]:
+    for header in ["Name", "Tenant", "Enabled", "Endpoint", "Secret Token", "Last 7 days"]:
         assert header in html
-    assert "Last request received" in html
+    assert "Last request" in html
     assert f"/api/v1/main/integrations/{integration.pk}/scim/v2" in html
     toggle = reverse("admin:provisioning_provisioningintegration_toggle", args=[integration.pk])
     assert f'formaction="{toggle}"' in html
@@ -141,12 +161,31 @@ def test_rotate_shows_a_new_token_and_the_old_one_stops_working(admin_client, te
         "admin:provisioning_provisioningintegration_rotate_token", args=[created.integration.pk]
     )
     assert admin_client.get(url).status_code == 405
-    response = admin_client.post(url)
-    assert response.status_code == 200
+    posted = admin_client.post(url)
+    assert posted.status_code == 302
+    response = admin_client.get(posted["Location"])
     new = response.context["secret_token"]
     assert new != created.raw_token and new in response.content.decode()
     assert api_token_authenticate(created.raw_token) is None
     assert api_token_authenticate(new) is not None
+    # A reload neither shows it again nor rotates again: the token just shown keeps working.
+    assert admin_client.get(posted["Location"]).status_code == 410
+    assert api_token_authenticate(new) is not None
+
+
+def test_a_token_page_key_opens_nothing_for_another_integration_or_a_wrong_pad(
+    admin_client, tenant
+):
+    first = integration_create(tenant=tenant, name="First").integration
+    second = integration_create(tenant=tenant, name="Second").integration
+    rotate = "admin:provisioning_provisioningintegration_rotate_token"
+    location = admin_client.post(reverse(rotate, args=[first.pk]))["Location"]
+    key = location.split("key=", 1)[1]
+    elsewhere = reverse("admin:provisioning_provisioningintegration_secret_token", args=[second.pk])
+    assert admin_client.get(f"{elsewhere}?key={key}").status_code == 410
+    location = admin_client.post(reverse(rotate, args=[first.pk]))["Location"]
+    ticket = location.split("key=", 1)[1].split(".", 1)[0]
+    assert admin_client.get(location.split("?")[0] + f"?key={ticket}.AAAA").status_code == 410
 
 
 def test_delete_removes_account_and_tokens_but_keeps_the_role(admin_client, tenant):

@@ -5,6 +5,8 @@
     integration list [--tenant T] [--json]
     integration enable|disable|revoke-tokens|delete ID [--json]
     integration rotate-token ID [--overlap-hours H] [--json]
+    integration check ID [--json]      readiness, each check with its fix; exit 1 if not ready
+    integration repair ID [--json]     restore the SCIMProvisioner role and the binding
 
 `create` and `rotate-token` print the endpoint and the Secret Token; errors are one line on
 stderr and a non-zero exit status.
@@ -12,6 +14,7 @@ stderr and a non-zero exit status.
 
 from __future__ import annotations
 
+import argparse
 import json
 from datetime import timedelta
 from types import SimpleNamespace
@@ -21,11 +24,13 @@ from django.core.management.base import CommandError, CommandParser
 from kestra_iam.management.audited import AuditedCommand
 from kestra_iam.models import Tenant
 from kestra_iam.services import DomainError
-from provisioning.models import ProvisioningIntegration
+from provisioning.models import MAX_TOKEN_LIFETIME_DAYS, ProvisioningIntegration
+from provisioning.readiness import as_json, integration_readiness
 from provisioning.selectors import integration_endpoint, integration_get, integration_list
 from provisioning.services import (
     integration_create,
     integration_delete,
+    integration_repair,
     integration_revoke_tokens,
     integration_rotate_token,
     integration_set_enabled,
@@ -41,7 +46,7 @@ class Command(AuditedCommand):
         actions = parser.add_subparsers(
             dest="action",
             required=True,
-            metavar="{create,list,enable,disable,rotate-token,revoke-tokens,delete}",
+            metavar="{create,list,check,enable,disable,rotate-token,revoke-tokens,repair,delete}",
         )
         create = actions.add_parser("create", help="Create an integration and print its token.")
         create.add_argument("--tenant", required=True, help="Tenant id.")
@@ -52,9 +57,10 @@ class Command(AuditedCommand):
         )
         create.add_argument(
             "--token-lifetime-days",
-            type=int,
+            type=lifetime_days,
             default=None,
-            help="Make Secret Tokens expire after N days (default: never, as Entra ID expects).",
+            help=f"Make Secret Tokens expire after N days, 1 to {MAX_TOKEN_LIFETIME_DAYS} "
+            "(default: never, as Entra ID expects).",
         )
         create.add_argument("--json", action="store_true")
 
@@ -70,6 +76,8 @@ class Command(AuditedCommand):
             ("disable", "Reject every request on the integration's endpoint."),
             ("rotate-token", "Issue a new Secret Token; the old one stops working."),
             ("revoke-tokens", "Revoke every Secret Token (the endpoint answers 401)."),
+            ("check", "Can it provision? Each check with its fix; exit status 1 if not ready."),
+            ("repair", "Restore the SCIMProvisioner role's permissions and the binding."),
             ("delete", "Delete the integration, its service account and its tokens."),
         ]:
             sub = actions.add_parser(name, help=text)
@@ -84,6 +92,8 @@ class Command(AuditedCommand):
                 )
 
     def handle(self, *args, action: str, **options) -> None:
+        if action == "check":  # a read: nothing to audit
+            return self.do_check(options)
         try:
             self.run_audited(
                 lambda: getattr(self, "do_" + action.replace("-", "_"))(options),
@@ -123,6 +133,40 @@ class Command(AuditedCommand):
                 f"{integration.id}  {integration.tenant_id}  {state:8}  {integration.name}\n"
                 f"    {integration_endpoint(integration)}"
             )
+
+    def do_check(self, options: dict) -> None:
+        integration = self._integration(options["integration_id"])
+        checks = integration_readiness(integration)
+        if options["json"]:
+            self.stdout.write(json.dumps(as_json(integration, checks), indent=2))
+        else:
+            self.stdout.write(f"Integration '{integration.name}' ({integration.id}):")
+            for check in checks:
+                mark = self.style.SUCCESS("ok  ") if check.ok else self.style.ERROR("FAIL")
+                self.stdout.write(f"  {mark} {check.label}: {check.detail}")
+                if check.fix:
+                    self.stdout.write(f"       fix: {check.fix}")
+        failing = [check for check in checks if not check.ok]
+        if failing:
+            raise CommandError(
+                f"Not ready: {len(failing)} check(s) fail ({', '.join(c.key for c in failing)}).",
+                returncode=1,
+            )
+        if not options["json"]:
+            self.stdout.write(self.style.SUCCESS("Ready to provision."))
+
+    def do_repair(self, options: dict) -> ProvisioningIntegration:
+        integration = self._integration(options["integration_id"])
+        repaired = integration_repair(integration=integration)
+        if options["json"]:
+            self.stdout.write(json.dumps({**as_dict(integration), "repaired": repaired.changes}))
+        elif repaired.changes:
+            self.stdout.write(f"Repaired '{integration.name}': {'; '.join(repaired.changes)}.")
+        else:
+            self.stdout.write(
+                f"'{integration.name}' needed no repair: role and binding are in place."
+            )
+        return integration
 
     def do_enable(self, options: dict) -> ProvisioningIntegration:
         return self._set_enabled(options, enabled=True)
@@ -205,6 +249,20 @@ class Command(AuditedCommand):
         if integration is None:
             raise CommandError(f"No integration with id {integration_id!r}.")
         return integration
+
+
+def lifetime_days(text: str) -> int:
+    """--token-lifetime-days: whole days in the range the model allows; 0 is not "never"."""
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_TOKEN_LIFETIME_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of days from 1 to {MAX_TOKEN_LIFETIME_DAYS}; leave the "
+            "option out for a token that never expires."
+        )
+    return days
 
 
 def as_dict(integration: ProvisioningIntegration, *, full: bool = True) -> dict:

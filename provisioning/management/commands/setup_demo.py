@@ -10,7 +10,7 @@ from django.db import transaction
 
 from kestra_iam.models import Tenant, User
 from provisioning.models import ProvisioningIntegration
-from provisioning.selectors import integration_endpoint
+from provisioning.selectors import integration_endpoint, public_base_url
 from provisioning.services import integration_create
 from provisioning.tenancy import TENANCY_REQUIRED, tenancy_enabled
 
@@ -34,17 +34,18 @@ class Command(BaseCommand):
         if User.objects.filter(user_name_key=DEMO_ADMIN).exists():
             self.stdout.write(
                 f"Admin user '{DEMO_ADMIN}' exists; its password was printed when it was created. "
-                f"Reset it with: {MANAGE} changepassword {DEMO_ADMIN}"
+                f"To reset it:\n    {MANAGE} changepassword {DEMO_ADMIN}"
             )
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(DEMO_ADMIN, password, display_name="Demo admin")
         self.stdout.write(
             self.style.SUCCESS(
-                "Admin user created. Log in at http://127.0.0.1:8000/admin/ with\n"
+                f"Admin user created. Log in at {public_base_url()}/admin/ with\n"
                 f"    login:    {DEMO_ADMIN}\n"
                 f"    password: {password}\n"
-                f"(shown this once; reset with: {MANAGE} changepassword {DEMO_ADMIN})"
+                "The password is shown this once. To reset it:\n"
+                f"    {MANAGE} changepassword {DEMO_ADMIN}"
             )
         )
 
@@ -58,8 +59,8 @@ class Command(BaseCommand):
         if existing is not None:
             self.stdout.write(
                 f"Integration '{DEMO_INTEGRATION}' exists: {integration_endpoint(existing)}\n"
-                "Its Secret Token was printed when it was created. Issue a new one with: "
-                f"{MANAGE} integration rotate-token {existing.id}"
+                "Its Secret Token was printed when it was created. To issue a new one:\n"
+                f"    {MANAGE} integration rotate-token {existing.id}"
             )
             return
         created = integration_create(
@@ -72,7 +73,7 @@ class Command(BaseCommand):
                 f"Integration '{DEMO_INTEGRATION}' created on tenant '{tenant.id}'.\n"
                 f"    Endpoint (Tenant URL): {integration_endpoint(created.integration)}\n"
                 f"    Secret Token:          {created.raw_token}\n"
-                "(the token is shown this once; rotate it with: "
-                f"{MANAGE} integration rotate-token {created.integration.id})"
+                "The token is shown this once. To issue a new one (the old one stops working):\n"
+                f"    {MANAGE} integration rotate-token {created.integration.id}"
             )
         )

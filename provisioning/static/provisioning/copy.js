@@ -1,5 +1,7 @@
-// Copy buttons: <button class="copy" data-copy="#element-id">. Uses the Clipboard API where the
-// page is a secure context, and falls back to selecting the text and execCommand elsewhere.
+// Copy buttons: <button class="copy" data-copy="#element-id">, whose element holds the text (a
+// list shows a shortened endpoint and keeps the whole one in a hidden element). Uses the
+// Clipboard API where the page is a secure context, and falls back to selecting the text and
+// execCommand elsewhere.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button.copy[data-copy]");
   if (!button) return;

@@ -1,0 +1,100 @@
+"""What an integration did lately, read from the audit trail: its writes per hour (or per day),
+split into succeeded (< 400), refused (4xx) and failed (5xx).
+
+One aggregate query, bounded by the `(integration_id, occurred_at)` index however large the
+trail is; the hours with nothing in them are filled in here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDay, TruncHour
+from django.utils.timezone import now
+
+from kestra_iam.models import AuditEvent
+
+OUTCOMES = {
+    "succeeded": Q(outcome__lt=400),
+    "refused": Q(outcome__gte=400, outcome__lt=500),
+    "failed": Q(outcome__gte=500),
+}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    succeeded: int = 0
+    refused: int = 0
+    failed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.succeeded + self.refused + self.failed
+
+
+def _window(step: timedelta, count: int, until: datetime | None) -> list[datetime]:
+    """The starts of the last `count` steps, the current (unfinished) one last."""
+    until = until or now()
+    current = until.replace(minute=0, second=0, microsecond=0)
+    if step == timedelta(days=1):
+        current = current.replace(hour=0)
+    return [current - step * n for n in range(count - 1, -1, -1)]
+
+
+def _counts(integration_ids: Iterable, starts: list[datetime], step: timedelta) -> dict:
+    trunc = TruncDay if step == timedelta(days=1) else TruncHour
+    rows = (
+        AuditEvent.objects.filter(
+            integration_id__in=list(integration_ids),
+            occurred_at__gte=starts[0],
+            occurred_at__lt=starts[-1] + step,
+        )
+        .annotate(bucket=trunc("occurred_at"))
+        .values("integration_id", "bucket")
+        .annotate(**{name: Count("id", filter=condition) for name, condition in OUTCOMES.items()})
+        .order_by()
+    )
+    return {(row["integration_id"], row["bucket"]): row for row in rows}
+
+
+def _series(integration_id, counts: dict, starts: list[datetime]) -> list[Bucket]:
+    buckets = []
+    for start in starts:
+        row = counts.get((integration_id, start))
+        buckets.append(
+            Bucket(start, **{name: row[name] for name in OUTCOMES}) if row else Bucket(start)
+        )
+    return buckets
+
+
+def integration_activity(integration_id, *, hours: int = 168, until=None) -> list[Bucket]:
+    """The last `hours` hours of one integration, hour by hour."""
+    starts = _window(timedelta(hours=1), hours, until)
+    return _series(integration_id, _counts([integration_id], starts, timedelta(hours=1)), starts)
+
+
+def integrations_activity_by_day(integration_ids, *, days: int = 7, until=None) -> dict:
+    """{integration id: the last `days` days, day by day}, for a whole list page at once."""
+    ids = list(integration_ids)
+    starts = _window(timedelta(days=1), days, until)
+    counts = _counts(ids, starts, timedelta(days=1)) if ids else {}
+    return {integration_id: _series(integration_id, counts, starts) for integration_id in ids}
+
+
+def summary(buckets: list[Bucket], *, unit: str) -> str:
+    """One sentence with the totals and the busiest bucket, for screen readers and the page."""
+    totals = {name: sum(getattr(b, name) for b in buckets) for name in OUTCOMES}
+    total = sum(totals.values())
+    if not total:
+        return f"No writes in the last {len(buckets)} {unit}s."
+    busiest = max(buckets, key=lambda b: b.total)
+    when = f"{busiest.start:%Y-%m-%d %H:00}" if unit == "hour" else f"{busiest.start:%Y-%m-%d}"
+    return (
+        f"{total:,} write{'s' if total != 1 else ''} in the last {len(buckets)} {unit}s: "
+        f"{totals['succeeded']:,} succeeded, {totals['refused']:,} refused, "
+        f"{totals['failed']:,} failed. Busiest {unit}: {when} UTC ({busiest.total:,})."
+    )
