@@ -7,10 +7,15 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group as DjangoPermissionGroup
 from django.db.models import Count
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from kestra_iam.admin_audit import AuditEventAdmin
-from kestra_iam.admin_base import AuditedAdminMixin, TenantLockedMixin, audited_admin_view
+from kestra_iam.admin_base import (
+    AuditedAdminMixin,
+    TenantLockedMixin,
+    audited_admin_view,
+    created,
+)
 from kestra_iam.forms import RoleForm, UserCreationForm, UserEditForm, UserValueForm
 from kestra_iam.models import (
     ApiToken,
@@ -36,7 +41,7 @@ admin.site.unregister(DjangoPermissionGroup)
 
 @admin.register(Tenant)
 class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "name", "user_count", "group_count", "created_at")
+    list_display = ("id", "name", "user_count", "group_count", created)
     search_fields = ("id", "name")
     readonly_fields = ("created_at",)
 
@@ -83,19 +88,29 @@ class UserValueInline(admin.TabularInline):
     verbose_name_plural = "emails, phone numbers and other multi-valued attributes"
 
 
+class DisabledInTenantFilter(admin.SimpleListFilter):
+    """Users whose access to a tenant its identity provider set to `active: false`."""
+
+    title = "disabled in tenant"
+    parameter_name = "disabled_in"
+
+    def lookups(self, request, model_admin):
+        return [(tenant.pk, tenant.pk) for tenant in Tenant.objects.order_by("pk")]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        disabled = TenantAccess.objects.filter(tenant_id=self.value(), active=False)
+        return queryset.filter(pk__in=disabled.values("user_id"))
+
+
 @admin.register(User)
 class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
-    list_display = (
-        "user_name",
-        "display_name",
-        "tenant_list",
-        "is_staff",
-        "is_active",
-        "created_at",
-    )
-    list_filter = ("is_staff", "is_superuser", "is_active", "accesses__tenant")
+    # Lists, so that provisioning can add which integration provisioned each access.
+    list_display = ["user_name", "display_name", "access_states", "is_staff", created]
+    list_filter = ["accesses__tenant", DisabledInTenantFilter, "is_staff", "is_active"]
     search_fields = ("user_name", "display_name", "name_given_name", "name_family_name", "=id")
     ordering = ("user_name_key",)
     readonly_fields = ("id", "profile_owner", "created_at", "updated_at", "last_login", "version")
@@ -165,14 +180,32 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         """Who may write this user's profile over SCIM (see kestra_iam.ownership)."""
         return str(profile_owner(user)) if user.pk else "—"
 
-    @admin.display(description="tenants")
-    def tenant_list(self, user: User) -> str:
-        return ", ".join(sorted(access.tenant_id for access in user.accesses.all())) or "—"
+    @admin.display(description="access per tenant")
+    def access_states(self, user: User) -> str:
+        """Each tenant the user is in, and whether its identity provider disabled it there."""
+        accesses = sorted(user.accesses.all(), key=lambda access: access.tenant_id)
+        if not accesses:
+            return "—"
+        return format_html_join(
+            ", ",
+            '<span class="access {}">{}{}</span>',
+            (
+                (
+                    "disabled" if access.active is False else "active",
+                    access.tenant_id,
+                    " (disabled)" if access.active is False else "",
+                )
+                for access in accesses
+            ),
+        )
+
+
+MEMBER_PREVIEW = 20
 
 
 @admin.register(Group)
 class GroupAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
-    list_display = ("display_name", "tenant", "external_id", "member_count", "created_at")
+    list_display = ("display_name", "tenant", "external_id", "member_count", created)
     list_filter = ("tenant",)
     list_select_related = ("tenant",)
     search_fields = ("display_name", "external_id", "=id")
@@ -197,20 +230,37 @@ class GroupAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
 
     @admin.display(description="members")
     def members_link(self, group: Group) -> str:
-        # Groups may hold tens of thousands of members: link to a paginated list, never inline.
+        """The first members by name, linking to their pages, and the paginated list of all of
+        them (a group may hold tens of thousands: never all of them inline)."""
         if group.pk is None:
             return "—"
+        count = group.memberships.count()
+        first = (
+            User.objects.filter(accesses__memberships__group=group)
+            .order_by("user_name_key")
+            .only("pk", "user_name")[:MEMBER_PREVIEW]
+        )
+        preview = format_html_join(
+            "",
+            '<li><a href="{}">{}</a></li>',
+            ((reverse("admin:kestra_iam_user_change", args=[u.pk]), u.user_name) for u in first),
+        )
         url = (
             reverse("admin:kestra_iam_groupmembership_changelist") + f"?group__id__exact={group.pk}"
         )
-        return format_html('<a href="{}">{} members</a>', url, group.memberships.count())
+        return format_html(
+            '<ul class="member-preview">{}</ul><a href="{}">{}</a>',
+            preview,
+            url,
+            f"All {count} member{'s' if count != 1 else ''} →" if count else "No members",
+        )
 
 
 @admin.register(GroupMembership)
 class GroupMembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Reached from a group's page; not listed in the index."""
 
-    list_display = ("member", "group", "tenant", "created_at")
+    list_display = ("member", "group", "tenant", created)
     list_select_related = ("group__tenant", "access__user")
     list_filter = ("group__tenant",)
     search_fields = ("access__user__user_name", "group__display_name")
@@ -261,7 +311,7 @@ class RoleAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
 
 @admin.register(Binding)
 class BindingAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
-    list_display = ("role", "subject_display", "subject_type", "tenant", "namespace", "created_at")
+    list_display = ("role", "subject_display", "subject_type", "tenant", "namespace", created)
     list_filter = ("tenant", "role__name")
     list_select_related = ("role", "user", "group", "service_account", "tenant")
     search_fields = (
@@ -302,7 +352,7 @@ class ApiTokenInline(admin.TabularInline):
 
 @admin.register(ServiceAccount)
 class ServiceAccountAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
-    list_display = ("name", "tenant", "description", "token_count", "created_at")
+    list_display = ("name", "tenant", "description", "token_count", created)
     list_filter = ("tenant",)
     search_fields = ("name", "description")
     readonly_fields = ("created_at",)

@@ -1,7 +1,7 @@
 """The provisioning app's admin: integrations (list, console page, buttons), the audit
-trail's filter by integration, and the role admin's warnings about integrations. Importing
-the modules registers them."""
+trail's filter by integration, the role admin's warnings about integrations, and the user
+list's "provisioned by". Importing the modules registers them."""
 
-from provisioning.admin import audit, integrations, roles
+from provisioning.admin import audit, integrations, roles, users
 
-__all__ = ["audit", "integrations", "roles"]
+__all__ = ["audit", "integrations", "roles", "users"]

@@ -24,7 +24,7 @@ def endpoint(integration: ProvisioningIntegration, request: HttpRequest) -> str:
     full = integration_endpoint(integration, request=request)
     field = f"endpoint-{integration.pk}"
     return format_html(
-        '<code class="endpoint-short" title="{}">…/{}…/scim/v2</code> '
+        '<code class="endpoint-short" title="{}">…{}…</code> '
         '<input id="{}" class="visually-hidden" type="text" readonly value="{}" '
         'tabindex="-1" aria-hidden="true">'
         '<button type="button" class="button copy" data-copy="#{}">Copy</button>',

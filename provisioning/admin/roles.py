@@ -12,10 +12,16 @@ from django.contrib import admin, messages
 
 from kestra_iam.admin import RoleAdmin
 from kestra_iam.models import Role
-from provisioning.readiness import NEEDED, role_and_binding_checks
+from kestra_iam.permissions import Action, Resource
+from provisioning.readiness import role_and_binding_checks
 from provisioning.selectors import integrations_relying_on
+from provisioning.services import SCIM_PROVISIONER_PERMISSIONS
 
-NEEDED_GRANTS = sorted(NEEDED)
+# "Users: create, read, update; Groups: …", as the role's grid reads.
+NEEDED_GRANTS = "; ".join(
+    f"{Resource(resource).label}: {', '.join(Action(a).label.lower() for a in actions)}"
+    for resource, actions in SCIM_PROVISIONER_PERMISSIONS.items()
+)
 
 
 def _names(integrations) -> str:
@@ -38,7 +44,7 @@ class ProvisioningAwareRoleAdmin(RoleAdmin):
                 self.message_user(
                     request,
                     f"Provisioning integrations {_names(relying)} rely on this role: removing "
-                    f"a grant SCIM needs ({', '.join(NEEDED_GRANTS)}) makes their requests fail "
+                    f"a grant SCIM needs ({NEEDED_GRANTS}) makes their requests fail "
                     "with 403.",
                     messages.WARNING,
                 )

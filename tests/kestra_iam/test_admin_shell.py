@@ -105,6 +105,21 @@ def test_role_permissions_are_edited_as_checkboxes(admin_client, tenant):
     }
 
 
+def test_role_permissions_are_a_resource_by_action_grid(admin_client, tenant):
+    role = Role.objects.create(tenant=tenant, name="Auditor", permissions={"USERS": ["READ"]})
+    html = admin_client.get(reverse("admin:kestra_iam_role_change", args=[role.pk])).content
+    html = html.decode()
+    grid = html[html.index('<table class="permission-grid">') :]
+    grid = grid[: grid.index("</table>")]
+    assert grid.count('<th scope="row">') == 11 and grid.count('type="checkbox"') == 44
+    assert '<th scope="col">Create</th><th scope="col">Read</th>' in grid
+    assert (
+        '<input type="checkbox" name="grants" value="USERS:READ" id="id_grants_users_read" '
+        'aria-label="Users: Read" checked>'
+    ) in grid
+    assert grid.count(" checked>") == 1
+
+
 def test_adding_a_case_variant_user_is_a_form_error(admin_client):
     User.objects.create_user("dana@example.com")
     response = admin_client.post(

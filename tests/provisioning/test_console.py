@@ -319,3 +319,42 @@ def test_the_audit_list_links_events_to_their_resource_and_integration(scim, adm
     assert f'USERS <a href="{user_page}" title="{user["id"]}"><code>{user["id"][:8]}…' in html
     integration_page = reverse(CHANGE, args=[scim.integration.pk])
     assert f'<a href="{integration_page}"><code>{str(scim.integration.pk)[:8]}…' in html
+
+
+def test_the_user_list_shows_access_per_tenant_and_who_provisioned_it(
+    scim, other_scim, admin_client, tenant, other_tenant
+):
+    scim.create_user("ada@example.com")
+    other_scim.create_user("ada@example.com")  # links the same global user into "other"
+    bob = scim.create_user("bob@example.com")
+    assert scim.patch_ops(f"/Users/{bob['id']}", {"op": "replace", "path": "active",
+                                                   "value": False}).status_code == 200  # fmt: skip
+    users = reverse("admin:kestra_iam_user_changelist")
+    html = admin_client.get(users).content.decode()
+    assert (
+        '<span class="access active">main</span>, <span class="access active">other</span>'
+    ) in html
+    assert '<span class="access disabled">main (disabled)</span>' in html
+    main_page = reverse(CHANGE, args=[scim.integration.pk])
+    other_page = reverse(CHANGE, args=[other_scim.integration.pk])
+    assert f'<a href="{main_page}">Entra ID</a>, <a href="{other_page}">Other IdP</a>' in html
+
+    disabled = admin_client.get(users, {"disabled_in": "main"}).content.decode()
+    assert "bob@example.com" in disabled and "ada@example.com" not in disabled
+    assert (
+        "ada@example.com" not in admin_client.get(users, {"disabled_in": "other"}).content.decode()
+    )
+
+
+def test_the_group_page_lists_its_first_members(scim, admin_client):
+    members = [scim.create_user(f"user{n:02}@example.com") for n in range(25)]
+    group = scim.create_group("Everyone", members=[{"value": m["id"]} for m in members])
+    html = admin_client.get(
+        reverse("admin:kestra_iam_group_change", args=[group["id"]])
+    ).content.decode()
+    preview = html[html.index('<ul class="member-preview">') :]
+    preview = preview[: preview.index("</ul>")]
+    assert preview.count("<li>") == 20
+    assert ">user00@example.com</a>" in preview and ">user19@example.com</a>" in preview
+    assert "user20@example.com" not in preview
+    assert "All 25 members →" in html

@@ -4,6 +4,7 @@ as printed, against the running server, with the same keys (var/local.env)."""
 import http.client
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -116,3 +117,57 @@ def test_a_deployment_never_reads_the_local_file(tmp_path):
     assert manage(deployed, "shell", "--no-imports", "-c", show).split() == ["False", "-"]
     local = manage(env, "shell", "--no-imports", "-c", show)
     assert local.split() == ["True", "http://local.example"]
+
+
+README = ROOT / "README.md"
+PRINTED = re.compile(r"\.venv/bin/python manage\.py ([^`\n#…]+)")
+# Run elsewhere: they ask for a password at a prompt (test_printed_commands_… answers one).
+INTERACTIVE = ("changepassword", "createsuperuser")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def expand(command: str) -> list[list[str]]:
+    """A README command line → the commands it stands for: optional parts left out, each
+    alternative of `a|b|c` on its own, placeholders filled in (the id at run time)."""
+    required = re.sub(r"\[[^\]]*\]", "", command)
+    required = (
+        required.replace("<tenant_id>", "acme").replace("NAME", "Acme").replace("<id>", "{id}")
+    )
+    required = required.replace("<integration_id>", "{id}")
+    words = shlex.split(required)
+    for n, word in enumerate(words):
+        if "|" in word:
+            return [[*words[:n], alternative, *words[n + 1 :]] for alternative in word.split("|")]
+    return [words]
+
+
+def test_the_readme_commands_work_as_printed(tmp_path):
+    env = local_env(tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "kestra_iam.local_env", "--url", "http://127.0.0.1:8000"],
+        cwd=ROOT, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "tenant", "create", "main")  # the README's examples use the demo's tenant
+
+    printed = [c.strip() for c in PRINTED.findall(README.read_text())]
+    commands = [words for line in printed for words in expand(line)]
+    commands = [c for c in commands if c[0] not in INTERACTIVE]
+    # Creating comes first and deleting last: the other commands act on the integration.
+    commands.sort(
+        key=lambda words: {"create": 0, "delete": 2}.get(words[1] if words[1:] else "", 1)
+    )
+    assert len(commands) >= 15, commands
+
+    integration_id = None
+    for words in commands:
+        if "{id}" in words:
+            assert integration_id, f"{words} needs an integration created before it"
+            words = [w.replace("{id}", integration_id) for w in words]
+        result = subprocess.run(
+            [sys.executable, "manage.py", *words], cwd=ROOT, env=env,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, f"manage.py {' '.join(words)}\n{result.stderr}"
+        if words[:2] == ["integration", "create"]:
+            integration_id = UUID.search(result.stdout).group(0)
