@@ -10,6 +10,7 @@
    lookups after ANALYZE (`benchmarks.fresh`).
 4. What metrics and JSON request logs cost per request (`benchmarks.operations`).
 5. 101,000 users seeded in bulk, then the scale scenarios (`benchmarks.scale`).
+6. The admin console's reads on 1,000,000 audit events (`benchmarks.console`).
 
 Benchmarks are not tests: nothing here fails on a missed target; the report says which are met.
 """
@@ -22,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks import compare, fresh, operations, scale
+from benchmarks import compare, console, fresh, operations, scale
 from benchmarks.endpoints import Endpoint
 from benchmarks.report import PEER, PROJECT, report
 from benchmarks.servers import CORES, ROOT, WORKERS, Server, log, recreate_database, sibling_url
@@ -94,6 +95,9 @@ def main() -> None:
         if "--observability" in sys.argv:  # only what metrics and JSON logs cost
             operations.observability_cost(server, project_endpoint(server, "ops"), results, notes)
             return report(results, notes, plans, time.time() - started)
+        if "--console" in sys.argv:  # only the admin console on a million audit rows
+            plans["console activity"] = console.console_at_scale(results, notes)
+            return report(results, notes, plans, time.time() - started)
         peer = start_peer(env)
         compare.compare(project_endpoint(server, "compare"), peer, results, notes)
         peer.server.stop()
@@ -109,6 +113,7 @@ def main() -> None:
             scenario(server, data, results, notes)
         notes["peak server RSS (MB)"] = server.peak_rss_mb()
         plans["100,000 users"] = explain_at_scale()
+        plans["console activity"] = console.console_at_scale(results, notes)
     finally:
         server.stop()
         if peer is not None:

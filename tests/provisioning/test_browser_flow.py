@@ -38,6 +38,12 @@ def test_create_read_toggle_rotate_delete(admin_login, tenant, live_server):
         "document.querySelector(\"button.copy[data-copy='#secret-token']\").textContent !== 'Copy'"
     )
 
+    # Reloading the page neither shows the token again nor creates anything (post/redirect/get).
+    page.reload()
+    assert "shown once" in page.locator(".token-already-shown").inner_text()
+    assert page.locator("#secret-token").count() == 0
+    assert ProvisioningIntegration.objects.count() == 1
+
     # Back to the list, disable with the toggle.
     page.get_by_role("link", name="Back to the list").click()
     row = page.locator("#result_list tbody tr", has_text="Microsoft Entra ID")
@@ -59,9 +65,13 @@ def test_create_read_toggle_rotate_delete(admin_login, tenant, live_server):
     assert rotated != token
     assert api_token_authenticate(token) is None
     assert api_token_authenticate(rotated) is not None
+    # A reload does not rotate again: the token just shown (maybe pasted already) still works.
+    page.reload()
+    assert page.locator(".token-already-shown").count() == 1
+    assert api_token_authenticate(rotated) is not None
 
     # Delete.
-    page.get_by_role("link", name="I have copied it — open the integration").click()
+    page.get_by_role("link", name="Open the integration").click()
     page.get_by_role("link", name="Delete").click()
     page.click("input[type=submit]")
     page.wait_for_selector(".messagelist")

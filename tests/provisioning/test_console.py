@@ -7,12 +7,14 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core.cache import caches
 from django.core.management import CommandError, call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
 from django.utils.timezone import now
 
 from kestra_iam.models import AuditEvent, Binding, Role
+from provisioning import activity
 from provisioning.activity import integration_activity, integrations_activity_by_day
 from provisioning.checks import integrations_can_authorise
 from provisioning.console import integration_console
@@ -119,6 +121,9 @@ def test_token_disabled_and_error_rate_checks(scim):
     for _ in range(3):
         record(integration, 201)
     record(integration, 500, hours_ago=1)
+    # The trail only ever grows in the current hour, so completed hours are cached; this test
+    # back-dates an event, which a real write never does.
+    caches["default"].clear()
     errors = failing(integration)["errors"]
     assert errors.detail == "Last 24 h: 4 writes, 0 refused, 1 failed."
     record(integration, 500, hours_ago=30)  # outside the window: not counted
@@ -358,3 +363,41 @@ def test_the_group_page_lists_its_first_members(scim, admin_client):
     assert ">user00@example.com</a>" in preview and ">user19@example.com</a>" in preview
     assert "user20@example.com" not in preview
     assert "All 25 members →" in html
+
+
+def test_completed_hours_are_read_once_and_the_current_hour_every_time(
+    scim, django_assert_num_queries, monkeypatch
+):
+    monkeypatch.setattr(activity, "SETTLE", timedelta(0))  # whatever the minute of the hour
+    integration = scim.integration
+    record(integration, 201, hours_ago=3)
+    caches["default"].clear()
+    with django_assert_num_queries(2):  # the completed hours, then the current one
+        first = integration_activity(integration.pk)
+    record(integration, 409)
+    with django_assert_num_queries(1):  # the current hour only
+        second = integration_activity(integration.pk)
+    assert sum(b.succeeded for b in first) == sum(b.succeeded for b in second) == 1
+    assert (first[-1].refused, second[-1].refused) == (0, 1)
+
+
+def test_a_failing_cache_only_makes_the_activity_slower(scim, settings):
+    record(scim.integration, 201, hours_ago=2)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.05, "socket_timeout": 0.05},
+        }
+    }
+    assert sum(b.total for b in integration_activity(scim.integration.pk)) == 1
+
+
+def test_the_hour_just_completed_is_not_cached_until_stragglers_are_in(
+    scim, django_assert_num_queries, monkeypatch
+):
+    monkeypatch.setattr(activity, "SETTLE", timedelta(hours=2))  # always "just turned"
+    caches["default"].clear()
+    for _ in range(2):
+        with django_assert_num_queries(2):
+            integration_activity(scim.integration.pk)

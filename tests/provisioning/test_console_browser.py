@@ -49,11 +49,24 @@ def test_console_readiness_chart_and_repair(admin_login, scim, tenant, live_serv
     assert page.locator("tr.problem").count() == 1
     assert page_width(page) == WIDTH
 
-    # Break the role: the page says so, and the button repairs it.
-    Role.objects.get(tenant=tenant, name="SCIMProvisioner").delete()
-    page.reload()
+    # Narrow the role in its grid: the role page names the integration, the console turns red.
+    role = Role.objects.get(tenant=tenant, name="SCIMProvisioner")
+    page.goto(live_server.url + reverse("admin:kestra_iam_role_change", args=[role.pk]))
+    assert "“Entra ID” (main) rely on this role" in page.locator(".messagelist").inner_text()
+    page.get_by_label("Users: Read").uncheck()
+    page.click("input[name=_save]")
+    assert "lacks USERS:READ" in page.locator(".messagelist").inner_text()
+    page.goto(live_server.url + change)
     assert "needs attention" in page.locator(".console.readiness h2").inner_text()
-    assert page.locator("li.check.fail[data-check=role]").count() == 1
+    assert "lacks USERS:READ" in page.locator("li.check.fail[data-check=role]").inner_text()
+    assert scim.get("/Users").status_code == 403
+
+    # Delete it from its delete page, which warns: role and binding are red.
+    page.goto(live_server.url + reverse("admin:kestra_iam_role_delete", args=[role.pk]))
+    assert "stops provisioning integrations “Entra ID”" in page.locator(".messagelist").inner_text()
+    page.click("input[type=submit]")
+    page.goto(live_server.url + change)
+    assert page.locator("li.check.fail").count() == 2
     page.get_by_role("button", name="Repair role and binding").click()
     page.wait_for_selector(".messagelist")
     assert "Repaired" in page.locator(".messagelist").inner_text()

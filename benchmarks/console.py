@@ -1,0 +1,119 @@
+"""The integration console on a large audit trail: 1,000,000 events, then the console's reads.
+
+Two shapes of the same million rows: spread over 10 integrations and 30 days (the measured
+integration has about 23,000 writes in its last 7 days), and then all of them in the measured
+integration's last 7 days (1.6 writes a second, day and night: a busy directory). Each read is
+timed in-process (median of 5, after one warm-up), on a first view (completed hours not cached
+yet) and on the views after it (only the current hour read); the plan of the full read is
+printed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from datetime import timedelta
+
+ROWS = 1_000_000
+RUNS = 5
+
+INSERT = """
+INSERT INTO kestra_iam_auditevent (occurred_at, tenant_id, integration_id, actor_type, actor,
+    action, resource_type, resource_id, outcome, request_id, detail)
+SELECT now() - (random() * %(days)s) * interval '1 day', 'console',
+    CASE WHEN n %% %(spread)s = 0 THEN %(integration)s::uuid
+        ELSE md5((n %% %(spread)s)::text)::uuid END,
+    'service_account', 'scim-console', 'scim.users.create', 'USERS', md5(n::text),
+    CASE WHEN n %% 50 = 0 THEN 409 WHEN n %% 997 = 0 THEN 500 ELSE 201 END, md5(n::text), ''
+FROM generate_series(1, %(rows)s) AS n
+"""
+
+
+def _median_ms(read, *, cold: bool) -> float:
+    """Median of RUNS reads; `cold` empties the cache of completed buckets before each."""
+    from django.core.cache import caches
+
+    read()
+    samples = []
+    for _ in range(RUNS):
+        if cold:
+            caches["default"].clear()
+        started = time.perf_counter()
+        read()
+        samples.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(samples), 1)
+
+
+def _plan(sql: str, params) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS OFF, TIMING OFF) " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _fill(integration_id: uuid.UUID, *, days: int, spread: int) -> None:
+    from django.core.cache import caches
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM kestra_iam_auditevent WHERE tenant_id = 'console'")
+        cursor.execute(
+            INSERT,
+            {"days": days, "spread": spread, "integration": str(integration_id), "rows": ROWS},
+        )
+        cursor.execute("ANALYZE kestra_iam_auditevent")
+    caches["default"].clear()
+
+
+def _reads(integration, page: list) -> dict:
+    from provisioning.activity import integration_activity, integrations_activity_by_day
+    from provisioning.charts import activity_svg
+    from provisioning.console import integration_console
+
+    def console():
+        built = integration_console(integration)
+        return activity_svg(built.activity, unit="hour", width=840, height=120)
+
+    return {
+        "hourly activity, 168 buckets (ms)": lambda: integration_activity(integration.pk),
+        "list page: 50 integrations x 7 days (ms)": lambda: integrations_activity_by_day(page),
+        "whole console incl. readiness and chart (ms)": console,
+    }
+
+
+def console_at_scale(results: dict, notes: dict) -> dict[str, str]:
+    """Time the console's reads on a million audit rows; returns their plans."""
+    from django.db import connection
+
+    from kestra_iam.models import AuditEvent
+    from kestra_iam.services import tenant_create
+    from provisioning.activity import activity_queryset, hourly_window
+    from provisioning.services import integration_create
+
+    integration = integration_create(
+        tenant=tenant_create(tenant_id="console"), name="Console"
+    ).integration
+    plans = {}
+    for label, days, spread in [("spread", 30, 10), ("one busy integration", 7, 1)]:
+        started = time.perf_counter()
+        _fill(integration.pk, days=days, spread=spread)
+        in_window = AuditEvent.objects.filter(integration_id=integration.pk).count()
+        notes[f"console, {label}: rows of the measured integration"] = in_window
+        notes[f"console, {label}: seeding {ROWS:,} rows (s)"] = round(
+            time.perf_counter() - started, 1
+        )
+        page = [integration.pk, *(uuid.uuid4() for _ in range(49))]
+        timings = _reads(integration, page)
+        for name, read in timings.items():
+            cold, warm = _median_ms(read, cold=True), _median_ms(read, cold=False)
+            notes[f"console, {label}: {name}, first view / next views"] = f"{cold} / {warm}"
+        window = hourly_window()
+        query = activity_queryset(
+            [integration.pk], window[0], window[-1] + timedelta(hours=1), timedelta(hours=1)
+        ).query
+        plans[label] = _plan(*query.sql_with_params())
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM kestra_iam_auditevent WHERE tenant_id = 'console'")
+    return plans
