@@ -15,6 +15,9 @@ class Section:
     slug: str
     name: str
     models: tuple[str, ...]  # "app_label.ModelName", in display order
+    # Menu entries named otherwise than the model's plural: "Provisioning" is the menu's word,
+    # while lists and actions count "3 provisioning integrations".
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 SECTIONS = (
@@ -30,6 +33,7 @@ SECTIONS = (
             "kestra_iam.ServiceAccount",
             "provisioning.ProvisioningIntegration",
         ),
+        labels=(("provisioning.ProvisioningIntegration", "Provisioning"),),
     ),
     Section("tenants", "Tenants", ("kestra_iam.Tenant",)),
     Section("audit", "Audit", ("kestra_iam.AuditEvent",)),
@@ -81,7 +85,8 @@ class KestraAdminSite(admin.AdminSite):
             models = []
             for key in section.models:
                 if key in by_key:
-                    models.append(by_key[key][1])
+                    model = by_key[key][1]
+                    models.append({**model, "name": dict(section.labels).get(key, model["name"])})
                     placed.add(key)
             if models:
                 sections.append(self._section_dict(section, models))

@@ -63,7 +63,7 @@ class ProvisioningIntegration(models.Model):
 
     class Meta:
         verbose_name = "provisioning integration"
-        verbose_name_plural = "provisioning"
+        verbose_name_plural = "provisioning integrations"  # the menu says "Provisioning"
         ordering = ["tenant", "name"]
         constraints = [
             # Without case, like user and group names: "microsoft entra id" next to "Microsoft

@@ -174,6 +174,7 @@ class AdminSession:
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
+            self.location = response.getheader("Location")  # where a redirect leads
             for header, value in response.getheaders():
                 if header.lower() == "set-cookie":
                     name, _, rest = value.partition("=")

@@ -25,6 +25,10 @@ def bring_existing_rows_in_line(apps, schema_editor):
         taken.add((integration.tenant_id, name.lower()))
         if name != integration.name:
             Integration.objects.filter(pk=integration.pk).update(name=name)
+    if schema_editor.connection.vendor == "postgresql":
+        # The updates queued deferred foreign-key checks; PostgreSQL refuses to alter a table
+        # with pending trigger events, which the constraints below do. Run the checks now.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):

@@ -82,7 +82,9 @@ def test_a_token_rotated_or_an_integration_disabled_on_one_is_refused_by_the_oth
     assert {call(b, scim, "GET", "/Users") for _ in range(6)} == {200}  # B's workers know it
     admin = AdminSession(a, ADMIN, ADMIN_PASSWORD)
     change = f"/admin/provisioning/provisioningintegration/{scim.integration.pk}"
-    status, page = admin.post(f"{change}/rotate-token/", {"overlap_hours": "0"})
+    status, _ = admin.post(f"{change}/rotate-token/", {"overlap_hours": "0"})
+    assert status == 302  # post/redirect/get: the token is shown on the page redirected to
+    status, page = admin.request("GET", admin.location)
     assert status == 200
     new = re.search(r"kiam_[A-Za-z0-9_-]{40,}", page)[0]
     assert {call(b, scim, "GET", "/Users", token=old) for _ in range(4)} == {401}

@@ -39,6 +39,15 @@ def test_the_section_lists_provisioning(admin_client):
     assert ">Provisioning</a>" in iam
 
 
+def test_lists_and_actions_count_integrations_in_the_plural(admin_client, tenant):
+    for name in ("A", "B", "C"):
+        integration_create(tenant=tenant, name=name)
+    html = admin_client.get(reverse(LIST)).content.decode()
+    assert "3 provisioning integrations" in html
+    assert "Delete selected provisioning integrations" in html
+    assert "3 provisioning<" not in html
+
+
 def test_add_form_has_scim_preselected_and_starts_enabled(admin_client, tenant):
     html = admin_client.get(reverse(ADD)).content.decode()
     for name in ["name", "description", "provisioning_type", "tenant", "token_lifetime_days"]:
