@@ -76,8 +76,8 @@ def _links(integration: ProvisioningIntegration) -> list[tuple[str, str]]:
 
 
 def integration_console(integration: ProvisioningIntegration) -> Console:
-    checks = integration_readiness(integration)
     activity = integration_activity(integration.pk)
+    checks = integration_readiness(integration, activity=activity)
     events = AuditEvent.objects.filter(integration_id=integration.pk)
     return Console(
         checks=checks,

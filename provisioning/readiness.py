@@ -15,7 +15,7 @@ from django.utils.timezone import now
 from kestra_iam.models import ApiToken, Binding, Role
 from kestra_iam.permissions import permission_pairs
 from kestra_iam.services import live_tokens
-from provisioning.activity import integration_activity
+from provisioning.activity import Bucket, integration_activity
 from provisioning.models import ProvisioningIntegration
 from provisioning.services import SCIM_PROVISIONER_PERMISSIONS, SCIM_PROVISIONER_ROLE
 from provisioning.tenancy import TENANCY_REQUIRED, tenancy_enabled
@@ -172,11 +172,13 @@ def role_and_binding_checks(integration: ProvisioningIntegration) -> list[Check]
     return [role_check, binding_check]
 
 
-def _errors(integration: ProvisioningIntegration) -> Check:
+def _errors(integration: ProvisioningIntegration, activity: list[Bucket] | None) -> Check:
     label = "Recent requests succeed"
     # The last 24 hours of the console's hourly series: the completed hours are cached, so a
     # busy integration's check reads the trail only for the current hour.
-    hours = integration_activity(integration.pk)[-ERROR_WINDOW_HOURS:]
+    if activity is None:
+        activity = integration_activity(integration.pk)
+    hours = activity[-ERROR_WINDOW_HOURS:]
     counts = {
         "total": sum(b.total for b in hours),
         "refused": sum(b.refused for b in hours),
@@ -205,7 +207,11 @@ def _errors(integration: ProvisioningIntegration) -> Check:
     return Check("errors", label, True, detail)
 
 
-def integration_readiness(integration: ProvisioningIntegration) -> list[Check]:
+def integration_readiness(
+    integration: ProvisioningIntegration, *, activity: list[Bucket] | None = None
+) -> list[Check]:
+    """The checks, in the order an admin fixes them. `activity`: the hourly series, if the
+    caller has it already (the console does)."""
     tenancy = tenancy_enabled()
     return [
         Check(
@@ -224,7 +230,7 @@ def integration_readiness(integration: ProvisioningIntegration) -> list[Check]:
         ),
         _token(integration),
         *role_and_binding_checks(integration),
-        _errors(integration),
+        _errors(integration, activity),
     ]
 
 

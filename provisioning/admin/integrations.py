@@ -79,7 +79,8 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, IntegrationViews, admin.Mo
 
         @admin.display(description="last 7 days")
         def activity(integration):
-            return columns.activity(self._list_activity.get(integration.pk, []))
+            # Filled in by get_changelist_instance, per request (the admin is shared).
+            return columns.activity(request.integration_activity.get(integration.pk, []))
 
         @admin.display(description="last request", ordering="last_request_at")
         def last_request(integration):
@@ -100,7 +101,7 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, IntegrationViews, admin.Mo
     def get_changelist_instance(self, request):
         """The page's integrations get their 7-day activity in one query, before rendering."""
         changelist = super().get_changelist_instance(request)
-        self._list_activity = integrations_activity_by_day(
+        request.integration_activity = integrations_activity_by_day(
             [integration.pk for integration in changelist.result_list]
         )
         return changelist

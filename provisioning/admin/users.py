@@ -16,7 +16,14 @@ from provisioning.models import ProvisioningIntegration
 
 
 class ProvisioningAwareUserAdmin(UserAdmin):
-    list_display = [*UserAdmin.list_display[:3], "provisioned_by", *UserAdmin.list_display[3:]]
+    def get_list_display(self, request):
+        @admin.display(description="provisioned by")
+        def provisioned_by(user: User) -> str:
+            # The names are read by get_changelist_instance, per request (the admin is shared).
+            return self.provisioned_by(user, request.integration_names)
+
+        shown = list(super().get_list_display(request))
+        return [*shown[:3], provisioned_by, *shown[3:]]
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
@@ -26,14 +33,12 @@ class ProvisioningAwareUserAdmin(UserAdmin):
             for access in user.accesses.all()
             if access.provisioned_by_id
         }
-        self._integration_names = dict(
+        request.integration_names = dict(
             ProvisioningIntegration.objects.filter(pk__in=ids).values_list("pk", "name")
         )
         return changelist
 
-    @admin.display(description="provisioned by")
-    def provisioned_by(self, user: User) -> str:
-        names = getattr(self, "_integration_names", {})
+    def provisioned_by(self, user: User, names: dict) -> str:
         ids = sorted(
             {a.provisioned_by_id for a in user.accesses.all() if a.provisioned_by_id},
             key=lambda pk: names.get(pk, ""),
