@@ -1,5 +1,6 @@
-"""What an integration did lately, read from the audit trail: its writes per hour (or per day),
-split into succeeded (< 400), refused (4xx) and failed (5xx).
+"""What an integration did lately, read from the audit trail: its SCIM writes per hour (or per
+day), split into succeeded (< 400), refused (4xx) and failed (5xx). Admin and command changes
+to the integration are in the trail too, but are not its traffic.
 
 One aggregate query, bounded by the `(integration_id, occurred_at)` index however large the
 trail is; the hours with nothing in them are filled in here.
@@ -55,7 +56,10 @@ def activity_queryset(integration_ids: Iterable, start: datetime, end: datetime,
     trunc = TruncDay if step == timedelta(days=1) else TruncHour
     return (
         AuditEvent.objects.filter(
-            integration_id__in=list(integration_ids), occurred_at__gte=start, occurred_at__lt=end
+            integration_id__in=list(integration_ids),
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+            actor_type=AuditEvent.ActorType.SERVICE_ACCOUNT,  # its SCIM writes, not admin changes
         )
         .annotate(bucket=trunc("occurred_at"))
         .values("integration_id", "bucket")

@@ -78,7 +78,9 @@ def _links(integration: ProvisioningIntegration) -> list[tuple[str, str]]:
 def integration_console(integration: ProvisioningIntegration) -> Console:
     activity = integration_activity(integration.pk)
     checks = integration_readiness(integration, activity=activity)
-    events = AuditEvent.objects.filter(integration_id=integration.pk)
+    events = AuditEvent.objects.filter(
+        integration_id=integration.pk, actor_type=AuditEvent.ActorType.SERVICE_ACCOUNT
+    )
     return Console(
         checks=checks,
         ready=is_ready(checks),

@@ -401,3 +401,17 @@ def test_the_hour_just_completed_is_not_cached_until_stragglers_are_in(
     for _ in range(2):
         with django_assert_num_queries(2):
             integration_activity(scim.integration.pk)
+
+
+def test_admin_and_command_changes_are_not_the_integrations_traffic(scim):
+    call_command("integration", "disable", str(scim.integration.pk), stdout=StringIO())
+    call_command("integration", "enable", str(scim.integration.pk), stdout=StringIO())
+    assert AuditEvent.objects.filter(integration_id=scim.integration.pk).count() == 2
+    console = integration_console(scim.integration)
+    assert sum(b.total for b in console.activity) == 0
+    assert console.last_event is None and console.problems == []
+    assert "Last 24 h: 0 writes" in failing_or_passing(scim.integration, "errors").detail
+
+
+def failing_or_passing(integration, key: str):
+    return next(c for c in integration_readiness(integration) if c.key == key)
