@@ -27,9 +27,7 @@ RESOURCE_TYPE_URN = SchemaURI.RESOURCE_TYPE
 SERVICE_PROVIDER_CONFIG_URN = SchemaURI.SERVICE_PROVIDER_CONFIG
 
 
-@functools.cache
 def _by_name(attributes: tuple) -> dict:
-    """Attributes by lower-case name: looked up on every document cleaned and rendered."""
     return {a.name.lower(): a for a in attributes}
 
 
@@ -49,7 +47,14 @@ class Attribute:
     reference_types: tuple[str, ...] = ()
 
     def sub(self, name: str) -> Attribute | None:
-        return _by_name(self.sub_attributes).get(name.lower())
+        return self._subs_by_name.get(name.lower())
+
+    @functools.cached_property
+    def _subs_by_name(self) -> dict:
+        """Sub-attributes by lower-case name, built once per attribute: looked up for every
+        value of every document cleaned and rendered. (Keyed on the instance, not hashed: a
+        frozen dataclass hashes all its fields, sub-attributes included, on every lookup.)"""
+        return _by_name(self.sub_attributes)
 
     @property
     def is_complex(self) -> bool:
@@ -88,7 +93,12 @@ class Schema:
     attributes: tuple[Attribute, ...]
 
     def attribute(self, name: str) -> Attribute | None:
-        return _by_name(self.attributes).get(name.lower())
+        return self._attributes_by_name.get(name.lower())
+
+    @functools.cached_property
+    def _attributes_by_name(self) -> dict:
+        """Built once per schema (see `Attribute._subs_by_name`)."""
+        return _by_name(self.attributes)
 
     def to_scim(self, *, location: str) -> dict:
         return {
