@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
@@ -84,16 +85,21 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def _change_url(self, event: AuditEvent) -> str | None:
         model_name = SCIM_RESOURCE_MODELS.get(event.resource_type, event.resource_type)
-        for model in self.admin_site._registry:
-            if model._meta.model_name == model_name:
-                try:
-                    return reverse(
-                        f"admin:{model._meta.app_label}_{model_name}_change",
-                        args=[event.resource_id],
-                    )
-                except NoReverseMatch:
-                    return None
-        return None
+        app_label = self._registered_apps.get(model_name)
+        if app_label is None:
+            return None
+        try:
+            return reverse(f"admin:{app_label}_{model_name}_change", args=[event.resource_id])
+        except NoReverseMatch:  # an id its model's URL does not take
+            return None
+
+    @cached_property
+    def _registered_apps(self) -> dict[str, str]:
+        """{model name: app label} of the models this admin site shows, read once (the
+        registry is complete once the admin serves a page)."""
+        return {
+            model._meta.model_name: model._meta.app_label for model in self.admin_site._registry
+        }
 
     def has_add_permission(self, request):
         return False

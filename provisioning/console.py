@@ -12,11 +12,11 @@ from datetime import datetime
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from kestra_iam.models import AuditEvent, Binding, Group, Role, TenantAccess
+from kestra_iam.models import AuditEvent, Binding, Group, TenantAccess
 from provisioning.activity import Bucket, integration_activity, summary
 from provisioning.models import ProvisioningIntegration
+from provisioning.provisioner_role import provisioner_role
 from provisioning.readiness import Check, integration_readiness, is_ready
-from provisioning.services import SCIM_PROVISIONER_ROLE
 
 RECENT_PROBLEMS = 10
 
@@ -46,7 +46,7 @@ def _admin(name: str, *args, query: dict | None = None) -> str:
 
 def _links(integration: ProvisioningIntegration) -> list[tuple[str, str]]:
     links = []
-    role = Role.objects.filter(tenant_id=integration.tenant_id, name=SCIM_PROVISIONER_ROLE).first()
+    role = provisioner_role(integration.tenant_id)
     if role is not None:
         links.append((f"Role {role.name}", _admin("kestra_iam_role_change", role.pk)))
     account = integration.service_account

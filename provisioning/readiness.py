@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 
 from django.utils.timezone import now
 
-from kestra_iam.models import ApiToken, Binding, Role
+from kestra_iam.models import ApiToken, Binding
 from kestra_iam.permissions import permission_pairs
 from kestra_iam.services import live_tokens
 from provisioning.activity import Bucket, integration_activity
 from provisioning.models import ProvisioningIntegration
-from provisioning.services import SCIM_PROVISIONER_PERMISSIONS, SCIM_PROVISIONER_ROLE
+from provisioning.provisioner_role import NEEDED_GRANTS, SCIM_PROVISIONER_ROLE, provisioner_role
 from provisioning.tenancy import TENANCY_REQUIRED, tenancy_enabled
 
 EXPIRY_WARNING = timedelta(days=30)
@@ -25,7 +25,6 @@ ERROR_WINDOW_HOURS = 24
 MAX_FAILED_SHARE = 0.05  # server errors among the last day's writes
 MAX_REFUSED_SHARE = 0.25  # 4xx among them: a few conflicts are normal, many are a mapping issue
 MIN_REFUSED = 10  # below this, a share says nothing (one 409 in a first sync of three writes)
-NEEDED = set(permission_pairs(SCIM_PROVISIONER_PERMISSIONS))
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ def _token(integration: ProvisioningIntegration) -> Check:
 def role_and_binding_checks(integration: ProvisioningIntegration) -> list[Check]:
     """Does the tenant's SCIMProvisioner role grant exactly what SCIM needs, and is the
     integration's service account bound to it? (What an admin can break by editing roles.)"""
-    role = Role.objects.filter(tenant_id=integration.tenant_id, name=SCIM_PROVISIONER_ROLE).first()
+    role = provisioner_role(integration.tenant_id)
     if role is None:
         return [
             Check(
@@ -130,7 +129,7 @@ def role_and_binding_checks(integration: ProvisioningIntegration) -> list[Check]
             ),
         ]
     granted = set(permission_pairs(role.permissions or {}))
-    missing, extra = sorted(NEEDED - granted), sorted(granted - NEEDED)
+    missing, extra = sorted(NEEDED_GRANTS - granted), sorted(granted - NEEDED_GRANTS)
     if missing:
         role_check = Check(
             "role",

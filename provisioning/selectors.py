@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Tenant
 from provisioning.models import ProvisioningIntegration
-from provisioning.services import SCIM_PROVISIONER_ROLE
+from provisioning.provisioner_role import SCIM_PROVISIONER_ROLE
 
 # Where `make run` serves; used when neither KESTRA_URL nor a request tells the public address.
 LOCAL_BASE_URL = "http://127.0.0.1:8000"

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from kestra_iam.models import ApiToken, Binding, Role, ServiceAccount, Tenant
-from kestra_iam.permissions import Action, Resource, permission_pairs
 from kestra_iam.services import (
     DomainError,
     IssuedToken,
@@ -21,20 +20,13 @@ from kestra_iam.services import (
 )
 from provisioning.handoff import receive_issued_tokens, take_issued_token
 from provisioning.models import ProvisioningIntegration
+from provisioning.provisioner_role import (
+    SCIM_PROVISIONER_PERMISSIONS,
+    SCIM_PROVISIONER_ROLE,
+    grants_exactly_what_scim_needs,
+    provisioner_role,
+)
 from provisioning.tenancy import ensure_tenancy_enabled
-
-SCIM_PROVISIONER_ROLE = "SCIMProvisioner"
-# Exactly what Kestra documents. USERS has no DELETE: a SCIM DELETE only removes the user's
-# access to the tenant, which is an UPDATE of the user as far as the tenant is concerned.
-SCIM_PROVISIONER_PERMISSIONS = {
-    Resource.USERS.value: [Action.CREATE.value, Action.READ.value, Action.UPDATE.value],
-    Resource.GROUPS.value: [
-        a.value for a in (Action.CREATE, Action.READ, Action.UPDATE, Action.DELETE)
-    ],
-    Resource.BINDINGS.value: [
-        a.value for a in (Action.CREATE, Action.READ, Action.UPDATE, Action.DELETE)
-    ],
-}
 
 
 @dataclass(frozen=True)
@@ -175,12 +167,10 @@ def integration_repair(*, integration: ProvisioningIntegration) -> Repair:
     ensure_tenancy_enabled()
     changes = []
     with transaction.atomic():
-        role = Role.objects.filter(tenant=integration.tenant, name=SCIM_PROVISIONER_ROLE).first()
+        role = provisioner_role(integration.tenant_id)
         if role is None:
             changes.append(f"re-created the role {SCIM_PROVISIONER_ROLE}")
-        elif set(permission_pairs(role.permissions or {})) != set(
-            permission_pairs(SCIM_PROVISIONER_PERMISSIONS)
-        ):
+        elif not grants_exactly_what_scim_needs(role):
             role.permissions = SCIM_PROVISIONER_PERMISSIONS
             role.save(update_fields=["permissions"])
             changes.append(f"reset the permissions of {SCIM_PROVISIONER_ROLE}")

@@ -13,9 +13,9 @@ from django.contrib import admin, messages
 from kestra_iam.admin import RoleAdmin
 from kestra_iam.models import Role
 from kestra_iam.permissions import Action, Resource
+from provisioning.provisioner_role import SCIM_PROVISIONER_PERMISSIONS
 from provisioning.readiness import role_and_binding_checks
 from provisioning.selectors import integrations_relying_on
-from provisioning.services import SCIM_PROVISIONER_PERMISSIONS
 
 # "Users: create, read, update; Groups: …", as the role's grid reads.
 NEEDED_GRANTS = "; ".join(
