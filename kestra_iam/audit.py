@@ -59,11 +59,10 @@ class AuditEntry:
         Raises AuditWriteFailed (inside the transaction, which then rolls back) if the event
         cannot be stored: a write without its event must not commit.
         """
-        entry = self if resource_id is None else self.with_resource(resource_id)
         if not transaction.get_connection().in_atomic_block:
             raise RuntimeError("record() belongs inside the transaction of the write it records")
         try:
-            event = AuditEvent(**entry._fields(self.outcome, detail))
+            event = self.event(resource_id=resource_id, detail=detail)
             EVENT_INSERT.insert(event)
             return event
         except DatabaseError as exc:
@@ -75,6 +74,12 @@ class AuditEntry:
                 type(exc).__name__,
             )
             raise AuditWriteFailed(str(exc)) from exc
+
+    def event(self, *, resource_id: object | None = None, detail: str = "") -> AuditEvent:
+        """The event of a successful write, not stored yet: for a write that inserts it with its
+        own rows, all or none (`kestra_iam.compiled.insert_atomically` with `EVENT_INSERT`)."""
+        entry = self if resource_id is None else self.with_resource(resource_id)
+        return AuditEvent(**entry._fields(self.outcome, detail))
 
     def record_refusal(self, *, outcome: int, detail: str = "") -> AuditEvent | None:
         """Store the event of a refused or failed request; a failure here is logged, not raised.

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Field, QuerySet
 
 
@@ -161,3 +161,24 @@ def insert_together(rows: list[tuple[CompiledInsert, object]], using: str = "def
             if index:
                 cursor.nextset()
             inserter._inserted(instance, cursor, using)
+
+
+def insert_atomically(rows: list[tuple[CompiledInsert, object]], using: str = "default") -> None:
+    """All of these rows or none (an IntegrityError, nothing written), in as few round trips as
+    the database allows.
+
+    On PostgreSQL outside a transaction the INSERTs travel as one message, which the server runs
+    as one implicit transaction: no BEGIN and no COMMIT round trip, and a failing statement
+    takes the others back with it. Anywhere else they run in `transaction.atomic()` (within a
+    caller's transaction, a savepoint: a failure leaves that transaction usable).
+    """
+    connection = connections[using]
+    if (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+    ):
+        insert_together(rows, using)
+        return
+    with transaction.atomic(using=using):
+        insert_together(rows, using)

@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.timezone import now
 
-from kestra_iam.audit import AuditEntry
-from kestra_iam.compiled import CompiledInsert, insert_together
+from kestra_iam.audit import EVENT_INSERT, AuditEntry
+from kestra_iam.compiled import CompiledInsert, insert_atomically, insert_together
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Binding, Group, GroupMembership, Tenant, TenantAccess, User, UserValue
 from kestra_iam.ownership import is_administrator, may_write_profile, owner_tenant_subquery
@@ -63,24 +63,67 @@ def scim_user_create(
     administrator's userName is a conflict like any other.
     """
     password = document.pop("password", None)
+    password_hash = encoded(password, password_hashes)
+    access = _insert_new_user(tenant, integration, document, password_hash, audit)
+    if access is None:
+        access = _create_or_link(
+            tenant, integration, document, password, password_hashes, password_hash, audit
+        )
+    access.loaded_groups = []  # a new access is in no group yet
+    return access
+
+
+def _insert_new_user(
+    tenant: Tenant,
+    integration: ProvisioningIntegration | None,
+    document: dict,
+    password_hash: str,
+    audit: AuditEntry,
+) -> TenantAccess | None:
+    """The usual POST — a userName nobody has — without looking it up first.
+
+    The user, its values, its access and the audit event are inserted all or none: on
+    PostgreSQL one round trip, which is the whole write. None if a constraint refused them (the
+    userName is taken, perhaps by a concurrent request): nothing was written, and
+    `_create_or_link` decides under a lock.
+    """
+    user, values = _new_user(tenant, document, password_hash)
+    access = _new_access(tenant, integration, user, document)
+    event = audit.event(resource_id=user.pk)
+    try:
+        insert_atomically(
+            [*_user_rows(user, values), (ACCESS_INSERT, access), (EVENT_INSERT, event)]
+        )
+    except IntegrityError:
+        return None
+    access.user = user
+    access.loaded_values = user_resource.value_tuples(values)
+    return access
+
+
+def _create_or_link(
+    tenant: Tenant,
+    integration: ProvisioningIntegration | None,
+    document: dict,
+    password: str | None,
+    password_hashes: Hashes | None,
+    password_hash: str,
+    audit: AuditEntry,
+) -> TenantAccess:
+    """POST of a userName that may exist: link it into this tenant, or refuse, under its lock."""
     try:
         # Not write_transaction(): a create waits only on a request for the same userName
         # (the session's lock timeout bounds that), and POST is the hot path of an initial sync.
         with transaction.atomic():
             user = _locked_user_by_name(tenant, document["userName"])
             rows = []
-            if user is None:
-                user, rows = _new_user(tenant, document, encoded(password, password_hashes))
+            if user is None:  # it was removed since _insert_new_user found it taken
+                user, values = _new_user(tenant, document, password_hash)
+                rows = _user_rows(user, values)
                 profile_written = True
             else:
                 profile_written = _link_existing(tenant, user, document, password, password_hashes)
-            access = TenantAccess(
-                tenant=tenant,
-                user=user,
-                external_id=document.get("externalId", ""),
-                active=document.get("active"),
-                provisioned_by_id=integration.pk if integration else None,
-            )
+            access = _new_access(tenant, integration, user, document)
             # The user, its values and its access: one round trip on PostgreSQL.
             insert_together([*rows, (ACCESS_INSERT, access)])
             audit.record(resource_id=user.pk)
@@ -90,8 +133,19 @@ def scim_user_create(
     access.user = user
     if profile_written:  # the response shows what was just written: no need to read it back
         access.loaded_values = user_resource.value_tuples(user_resource.value_rows(user, document))
-    access.loaded_groups = []  # a new access is in no group yet
     return access
+
+
+def _new_access(
+    tenant: Tenant, integration: ProvisioningIntegration | None, user: User, document: dict
+) -> TenantAccess:
+    return TenantAccess(
+        tenant=tenant,
+        user=user,
+        external_id=document.get("externalId", ""),
+        active=document.get("active"),
+        provisioned_by_id=integration.pk if integration else None,
+    )
 
 
 def _locked_user_by_name(tenant: Tenant, user_name: str) -> User | None:
@@ -101,14 +155,16 @@ def _locked_user_by_name(tenant: Tenant, user_name: str) -> User | None:
 
 
 def _new_user(tenant: Tenant, document: dict, password_hash: str) -> tuple[User, list]:
-    """A new user and the rows it needs, to be inserted with its access (see the caller)."""
+    """A new user and its multi-valued attributes, to be inserted with its access."""
     user = User(**user_resource.user_fields(document), site_managed=False)
     user.manager_id = _manager_for_write(tenant, user, document, keep_hidden=False)
     user.password = password_hash
     user.sync_canonical_keys()
-    rows = [(USER_INSERT, user)]
-    rows += [(VALUE_INSERT, value) for value in user_resource.value_rows(user, document)]
-    return user, rows
+    return user, user_resource.value_rows(user, document)
+
+
+def _user_rows(user: User, values: list[UserValue]) -> list:
+    return [(USER_INSERT, user), *((VALUE_INSERT, value) for value in values)]
 
 
 def _link_existing(

@@ -1,10 +1,10 @@
 """Compiled queries and inserts give exactly what the ORM gives, with fewer compilations."""
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from kestra_iam.compiled import CompiledInsert, CompiledQuery, insert_together
+from kestra_iam.compiled import CompiledInsert, CompiledQuery, insert_atomically, insert_together
 from kestra_iam.models import AuditEvent, TenantAccess, User, UserValue
 from tests.factories import TenantAccessFactory, UserFactory
 
@@ -69,3 +69,40 @@ def test_inserts_together_are_one_round_trip_on_postgresql(tenant):
     assert len(context) == (1 if connection.vendor == "postgresql" else 4)
     assert access.pk == TenantAccess.objects.get().pk and event.pk == AuditEvent.objects.get().pk
     assert UserValue.objects.get().value == "t@example.com"
+
+
+def _user_rows_then_a_duplicate(tenant, name):
+    """A new user, its access and an audit event, then a second user with the same userName."""
+    user = UserFactory.build(user_name=name)
+    twin = UserFactory.build(user_name=name.upper())
+    for each in (user, twin):
+        each.sync_canonical_keys()
+    return [
+        (CompiledInsert(User), user),
+        (CompiledInsert(TenantAccess), TenantAccess(tenant=tenant, user=user)),
+        (CompiledInsert(AuditEvent), AuditEvent(action="x", outcome=201, actor_type="admin")),
+        (CompiledInsert(User), twin),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inserts_atomically_outside_a_transaction_are_all_or_none(tenant):
+    with CaptureQueriesContext(connection) as context, pytest.raises(IntegrityError):
+        insert_atomically(_user_rows_then_a_duplicate(tenant, "twin@example.com"))
+    assert not User.objects.exists() and not TenantAccess.objects.exists()
+    assert not AuditEvent.objects.exists()
+    if connection.vendor == "postgresql":  # one message, the server's implicit transaction
+        assert [q["sql"].split()[0] for q in context.captured_queries] == ["INSERT"]
+    rows = _user_rows_then_a_duplicate(tenant, "single@example.com")[:3]
+    insert_atomically(rows)
+    assert User.objects.get().user_name == "single@example.com"
+    assert TenantAccess.objects.count() == AuditEvent.objects.count() == 1
+
+
+def test_inserts_atomically_in_a_transaction_leave_it_usable(tenant):
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_atomically(_user_rows_then_a_duplicate(tenant, "inner@example.com"))
+        assert not User.objects.exists()  # the savepoint took them back; the query works
+        UserFactory(user_name="after@example.com")
+    assert list(User.objects.values_list("user_name", flat=True)) == ["after@example.com"]

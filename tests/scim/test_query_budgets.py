@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kestra_iam.models import TenantAccess, User
+from kestra_iam.models import AuthGeneration, TenantAccess, User
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +68,23 @@ def test_post_user(scim, django_assert_max_num_queries):
     scim.get("/Users")
     with django_assert_max_num_queries(POST_USER):
         scim.create_user("new@example.com", emails=[{"value": "new@example.com", "type": "work"}])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_posting_a_new_user_is_one_write_round_trip_on_postgresql(scim):
+    """Outside a test's transaction, as in production: the user, its values, its access and the
+    audit event travel as one message; no lookup, no BEGIN, no COMMIT."""
+    AuthGeneration.objects.get_or_create(pk=AuthGeneration.ROW)  # an earlier flush removed it
+    scim.get("/Users")  # warm the last-request write
+    with CaptureQueriesContext(connection) as context:
+        created = scim.create_user("once@example.com", emails=[{"value": "once@example.com"}])
+    statements = [q["sql"] for q in context.captured_queries]
+    if connection.vendor == "postgresql":
+        assert len(statements) == 2, statements  # the authorisation generation, then the write
+        assert statements[1].count("INSERT INTO") == 4
+    user = User.objects.get(pk=created["id"])
+    assert user.values.get().value == "once@example.com"
+    assert TenantAccess.objects.filter(user=user).count() == 1
 
 
 def test_patch_group_members_costs_the_same_for_1_or_1000_members(scim, tenant):
