@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 
+from kestra_iam import piggyback
 from observability.metrics import DATABASE_RETRIES
 
 logger = logging.getLogger(__name__)
@@ -83,13 +84,16 @@ def bounded_lock_waits(milliseconds: int | None):
     """A transaction (`atomic`) whose lock waits give up after `milliseconds` (PostgreSQL).
 
     `SET LOCAL` lasts until the transaction ends, so it holds through a transaction-mode
-    pooler too. A lock wait that runs out raises OperationalError (LOCK_NOT_AVAILABLE).
+    pooler too; it travels with the transaction's first query (`kestra_iam.piggyback`), not in a
+    round trip of its own. A lock wait that runs out raises OperationalError (LOCK_NOT_AVAILABLE).
     """
     with transaction.atomic():
-        if milliseconds and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL lock_timeout = {int(milliseconds)}")
-        yield
+        try:
+            if milliseconds and connection.vendor == "postgresql":
+                piggyback.send_with_next_query(f"SET LOCAL lock_timeout = {int(milliseconds)}")
+            yield
+        finally:
+            piggyback.discard()
 
 
 class RecentlyLocked:

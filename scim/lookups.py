@@ -22,7 +22,7 @@ from django.db.models.expressions import RawSQL
 
 from kestra_iam.compiled import CompiledQuery
 from kestra_iam.identifiers import parse_uuid
-from kestra_iam.models import GroupMembership, TenantAccess, User, UserValue
+from kestra_iam.models import Group, GroupMembership, TenantAccess, User, UserValue
 from kestra_iam.ownership import owner_tenant_subquery
 from kestra_iam.text import case_insensitive_key
 from scim.conf import SCIMSettings
@@ -222,3 +222,27 @@ def locked_user_for_create(tenant_id: str, key: str) -> User | None:
     user = User.from_db(DEFAULT_DB_ALIAS, USER_FIELDS, row[: len(USER_FIELDS)])
     user.owner_tenant_id, user.in_tenant = row[len(USER_FIELDS)], bool(row[len(USER_FIELDS) + 1])
     return user
+
+
+GROUP_FIELDS = [f.attname for f in Group._meta.concrete_fields]
+
+
+@functools.cache
+def _locked_group(nowait: bool) -> CompiledQuery:
+    def build(tenant, pk):
+        return (
+            Group.objects.for_tenant(tenant)
+            .filter(pk=pk)
+            .select_for_update(nowait=nowait)
+            .order_by()
+            .values_list(*GROUP_FIELDS)
+        )
+
+    return CompiledQuery(build, [Group._meta.get_field("tenant"), Group._meta.pk])
+
+
+def locked_group(tenant_id: str, pk: uuid.UUID, *, nowait: bool = False) -> Group | None:
+    """The tenant's group with this id, locked for the caller's transaction (every write of a
+    group starts here); None if the tenant has no such group."""
+    rows = _locked_group(nowait).rows(tenant_id, pk)
+    return Group.from_db(DEFAULT_DB_ALIAS, GROUP_FIELDS, rows[0]) if rows else None

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, connection, transaction
 from django.utils.timezone import now
 
+from kestra_iam import piggyback
 from kestra_iam.audit import AuditEntry
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Group, GroupMembership, Tenant, TenantAccess
@@ -21,12 +22,13 @@ from kestra_iam.text import case_insensitive_key
 from kestra_iam.transactions import retry_once_on_conflict
 from provisioning.models import ProvisioningIntegration
 from scim import groups as group_resource
+from scim import lookups
 from scim.conditional import check_version
 from scim.exceptions import InvalidValue, NotFound, Uniqueness
 from scim.operations import Operation
 from scim.patch import MemberChange, PatchApplier
 from scim.schema import GROUP_RESOURCE
-from scim.services.locking import first_locked, write_transaction
+from scim.services.locking import locked_row, write_transaction
 from scim.services.versions import save_new_version
 
 GROUP_EXISTS = "A group with this displayName already exists in this tenant."
@@ -35,7 +37,9 @@ GROUP_EXISTS = "A group with this displayName already exists in this tenant."
 def _locked_group(tenant: Tenant, group_id: str) -> Group:
     pk = parse_uuid(group_id)
     group = (
-        first_locked(Group.objects.for_tenant(tenant).filter(pk=pk), key=("group", pk))
+        locked_row(
+            lambda nowait: lookups.locked_group(tenant.pk, pk, nowait=nowait), key=("group", pk)
+        )
         if pk
         else None
     )
@@ -62,6 +66,7 @@ def _access_ids(tenant: Tenant, member_ids: Iterable[str], *, strict: bool) -> d
         dict(
             TenantAccess.objects.for_tenant(tenant)
             .filter(user_id__in=list(parsed.values()))
+            .order_by()
             .values_list("user_id", "id")
         )
         if parsed
@@ -77,13 +82,21 @@ def _access_ids(tenant: Tenant, member_ids: Iterable[str], *, strict: bool) -> d
     return result
 
 
-def _apply_member_changes(tenant: Tenant, group: Group, changes: list[MemberChange]) -> bool:
-    """Apply membership changes in order as SQL deltas; returns whether anything changed."""
+def _apply_member_changes(
+    tenant: Tenant, group: Group, changes: list[MemberChange], known: dict[str, int] | None = None
+) -> bool:
+    """Apply membership changes in order as SQL deltas; returns whether anything changed.
+
+    `known` maps member ids to accesses resolved before the group was locked (see
+    `_update_group`); the others are resolved here.
+    """
     if not changes:
         return False
-    to_add = [i for c in changes if c.kind in ("add", "replace") for i in c.ids]
-    to_remove = [i for c in changes if c.kind == "remove" for i in c.ids]
-    accesses = _access_ids(tenant, to_add, strict=True)
+    known = known or {}
+    to_add = [i for c in changes if c.kind in ("add", "replace") for i in c.ids if i not in known]
+    to_remove = [i for c in changes if c.kind == "remove" for i in c.ids if i not in known]
+    accesses = dict(known)
+    accesses.update(_access_ids(tenant, to_add, strict=True))
     accesses.update(_access_ids(tenant, to_remove, strict=False))
     changed = False
     memberships = GroupMembership.objects.filter(group=group)
@@ -127,11 +140,11 @@ def _insert_members(group: Group, access_ids: set[int]) -> bool:
         )
         params = [group_id, created_at, json.dumps(ids)]
     try:
+        if connection.vendor == "postgresql":
+            # Django declares foreign keys DEFERRABLE INITIALLY DEFERRED; check this insert
+            # now, so a member deleted concurrently fails here (a clear 400), not at COMMIT.
+            piggyback.send_with_next_query("SET CONSTRAINTS ALL IMMEDIATE")
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # Django declares foreign keys DEFERRABLE INITIALLY DEFERRED; check this insert
-                # now, so a member deleted concurrently fails here (a clear 400), not at COMMIT.
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(sql, params)
             return cursor.rowcount > 0
     except IntegrityError:
@@ -191,6 +204,7 @@ def scim_group_replace(
         if_match=if_match,
         build=lambda group: (document, [MemberChange("replace", members)]),
         audit=audit,
+        members_hint=members,
     )
 
 
@@ -219,13 +233,50 @@ def scim_group_patch(
         return result.document, result.member_changes
 
     return _update_group(
-        tenant=tenant, group_id=group_id, if_match=if_match, build=build, audit=audit
+        tenant=tenant,
+        group_id=group_id,
+        if_match=if_match,
+        build=build,
+        audit=audit,
+        members_hint=_members_added(operations),
     )
 
 
+def _members_added(operations: list[Operation]) -> list[str]:
+    """The member ids of `add members` operations in the shape identity providers send
+    (`{"path": "members", "value": [{"value": id}, …]}`), read without applying anything."""
+    return [
+        member["value"]
+        for operation in operations
+        if operation.op == "add"
+        and operation.path is not None
+        and operation.path.filter is None
+        and operation.path.attr.uri is None
+        and operation.path.attr.sub is None
+        and operation.path.attr.attr.lower() == "members"
+        and isinstance(operation.value, list)
+        for member in operation.value
+        if isinstance(member, dict) and isinstance(member.get("value"), str)
+    ]
+
+
 def _update_group(
-    *, tenant: Tenant, group_id: str, if_match: str | None, build, audit: AuditEntry
+    *,
+    tenant: Tenant,
+    group_id: str,
+    if_match: str | None,
+    build,
+    audit: AuditEntry,
+    members_hint: list[str] = (),
 ) -> Group:
+    """Lock the group, apply `build(group)` → (document, member changes), bump its version.
+
+    The accesses of `members_hint` (the members the request names) are resolved before the
+    lock: concurrent PATCHes of one group queue on its row, so every round trip left out of the
+    locked section is one every queued request stops waiting for. Resolving early is safe: an
+    access removed meanwhile makes the membership insert fail (a 400, nothing written).
+    """
+    known = _access_ids(tenant, members_hint, strict=False) if members_hint else {}
     try:
         with write_transaction():
             group = _locked_group(tenant, group_id)
@@ -247,7 +298,7 @@ def _update_group(
                 )
             if external_id != group.external_id:
                 changed_fields["external_id"] = external_id
-            members_changed = _apply_member_changes(tenant, group, member_changes)
+            members_changed = _apply_member_changes(tenant, group, member_changes, known)
             if changed_fields or members_changed:
                 save_new_version(group, changed_fields)
             audit.record(resource_id=group.pk)

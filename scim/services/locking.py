@@ -9,6 +9,9 @@ else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.db import OperationalError
 from django.db.models import QuerySet
 
@@ -16,6 +19,7 @@ from kestra_iam.transactions import RecentlyLocked, bounded_lock_waits, is_lock_
 from scim.conf import scim_settings
 
 RECENTLY_LOCKED = RecentlyLocked(seconds=5.0)
+T = TypeVar("T")
 
 
 def write_transaction():
@@ -26,8 +30,16 @@ def write_transaction():
 def first_locked(queryset: QuerySet, *, key, **lock):
     """`queryset.select_for_update(**lock).first()`, without waiting if `key` (the row's
     identity) was recently stuck, and remembering it if it is now."""
+    return locked_row(
+        lambda nowait: queryset.select_for_update(nowait=nowait, **lock).first(), key=key
+    )
+
+
+def locked_row(fetch: Callable[[bool], T], *, key) -> T:
+    """`fetch(nowait)` — a read that locks a row — with `nowait` true if `key` (the row's
+    identity) was recently stuck, remembering the key if the lock wait runs out now."""
     try:
-        return queryset.select_for_update(nowait=key in RECENTLY_LOCKED, **lock).first()
+        return fetch(key in RECENTLY_LOCKED)
     except OperationalError as exc:
         if is_lock_timeout(exc):
             RECENTLY_LOCKED.add(key)

@@ -1,0 +1,49 @@
+"""Statements that travel with the next query instead of in a round trip of their own.
+
+Django's PostgreSQL cursor binds parameters on the client, so statements separated by `;` reach
+the server as one message. A statement queued here — a `SET LOCAL` at the start of a
+transaction, say — is sent in front of the next query the connection runs, and its result is
+skipped, so the caller reads the query's own results as usual. If it fails, the query does not
+run and its error is raised where the query was. On other databases (SQLite) it runs at once.
+
+Whoever queues a statement clears the queue when its scope ends (`discard`), so a statement meant
+for one transaction can never ride along with a query of the next.
+"""
+
+from __future__ import annotations
+
+from django.db import connections
+
+_PENDING = "_kestra_iam_piggyback"
+
+
+def send_with_next_query(sql: str, using: str = "default") -> None:
+    """Run `sql` (a fixed statement without parameters or results) with the next query."""
+    if "%" in sql:
+        raise ValueError("a piggybacked statement cannot contain '%': it joins a bound query")
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+        return
+    connection.__dict__.setdefault(_PENDING, []).append(sql)
+    if _send_pending not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_send_pending)
+
+
+def discard(using: str = "default") -> None:
+    """Forget what was queued and not sent (the scope it was meant for is over)."""
+    connections[using].__dict__.pop(_PENDING, None)
+
+
+def _send_pending(execute, sql, params, many, context):
+    pending = context["connection"].__dict__.pop(_PENDING, None)
+    if not pending or many:
+        if pending:
+            context["connection"].__dict__[_PENDING] = pending  # executemany: keep for the next
+        return execute(sql, params, many, context)
+    result = execute(";\n".join([*pending, sql]), params, many, context)
+    cursor = context["cursor"]
+    for _ in pending:
+        cursor.nextset()
+    return result
