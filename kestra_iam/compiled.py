@@ -139,8 +139,14 @@ class CompiledInsert:
         return sql
 
 
-def insert_together(rows: list[tuple[CompiledInsert, object]], using: str = "default") -> None:
-    """Several one-row INSERTs in one round trip on PostgreSQL, in order.
+def insert_together(
+    rows: list[tuple[CompiledInsert, object]],
+    using: str = "default",
+    *,
+    first: tuple[str, list] | None = None,
+) -> None:
+    """Several one-row INSERTs in one round trip on PostgreSQL, in order; `first`, a statement
+    whose result is not read (an UPDATE, say), runs before them in the same round trip.
 
     Django's PostgreSQL cursor binds parameters on the client, so statements separated by `;`
     travel as one message and their results come back one after the other. Elsewhere (SQLite)
@@ -148,15 +154,21 @@ def insert_together(rows: list[tuple[CompiledInsert, object]], using: str = "def
     """
     connection = connections[using]
     if connection.vendor != "postgresql":
+        if first is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(*first)
         for inserter, instance in rows:
             inserter.insert(instance, using)
         return
-    statements = [inserter.statement(instance, using) for inserter, instance in rows]
+    statements = [first] if first is not None else []
+    statements += [inserter.statement(instance, using) for inserter, instance in rows]
     with connection.cursor() as cursor:
         cursor.execute(
             ";\n".join(sql for sql, _ in statements),
             [param for _, params in statements for param in params],
         )
+        if first is not None:
+            cursor.nextset()
         for index, (inserter, instance) in enumerate(rows):
             if index:
                 cursor.nextset()

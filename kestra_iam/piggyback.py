@@ -6,8 +6,8 @@ transaction, say — is sent in front of the next query the connection runs, and
 skipped, so the caller reads the query's own results as usual. If it fails, the query does not
 run and its error is raised where the query was. On other databases (SQLite) it runs at once.
 
-Whoever queues a statement clears the queue when its scope ends (`discard`), so a statement meant
-for one transaction can never ride along with a query of the next.
+Whoever queues a statement removes it when its scope ends (`discard`) or sends it alone
+(`flush`), so a statement meant for one transaction can never ride along with a query of the next.
 """
 
 from __future__ import annotations
@@ -31,9 +31,19 @@ def send_with_next_query(sql: str, using: str = "default") -> None:
         connection.execute_wrappers.append(_send_pending)
 
 
-def discard(using: str = "default") -> None:
-    """Forget what was queued and not sent (the scope it was meant for is over)."""
-    connections[using].__dict__.pop(_PENDING, None)
+def discard(sql: str, using: str = "default") -> None:
+    """Forget `sql` if it is still queued (the scope it was meant for is over)."""
+    pending = connections[using].__dict__.get(_PENDING)
+    if pending and sql in pending:
+        pending.remove(sql)
+
+
+def flush(using: str = "default") -> None:
+    """Send what is queued now, in a round trip of its own (no query came to carry it)."""
+    pending = connections[using].__dict__.pop(_PENDING, None)
+    if pending:
+        with connections[using].cursor() as cursor:
+            cursor.execute(";\n".join(pending))
 
 
 def _send_pending(execute, sql, params, many, context):

@@ -88,12 +88,15 @@ def bounded_lock_waits(milliseconds: int | None):
     round trip of its own. A lock wait that runs out raises OperationalError (LOCK_NOT_AVAILABLE).
     """
     with transaction.atomic():
+        if not milliseconds or connection.vendor != "postgresql":
+            yield
+            return
+        statement = f"SET LOCAL lock_timeout = {int(milliseconds)}"
+        piggyback.send_with_next_query(statement)
         try:
-            if milliseconds and connection.vendor == "postgresql":
-                piggyback.send_with_next_query(f"SET LOCAL lock_timeout = {int(milliseconds)}")
             yield
         finally:
-            piggyback.discard()
+            piggyback.discard(statement)
 
 
 class RecentlyLocked:

@@ -196,3 +196,36 @@ def drop_generation_triggers(schema_editor, triggers: list[tuple[str, str, str]]
         schema_editor.execute(
             f"DROP TRIGGER {name} ON {table}" if postgresql else f"DROP TRIGGER {name}"
         )
+
+
+# --- checking the generation inside a request's first statement (PostgreSQL) -------------------
+#
+# A principal cached under generation N is trusted for a request only if the generation is still
+# N when the request's first query runs: `SELECT kestra_iam_expect_generation(N)` travels with
+# that query (see `scim.authentication`) and fails it — and the transaction it belongs to —
+# with GENERATION_CHANGED otherwise, before anything the request does can be written.
+
+GENERATION_CHANGED = "KI001"  # a SQLSTATE of our own: no PostgreSQL error uses class KI
+
+EXPECT_GENERATION = f"""
+CREATE OR REPLACE FUNCTION kestra_iam_expect_generation(expected bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM kestra_iam_authgeneration WHERE id = 1 AND value = expected
+    ) THEN
+        RAISE EXCEPTION 'the authorisation generation changed'
+            USING ERRCODE = '{GENERATION_CHANGED}';
+    END IF;
+END $$
+"""
+
+
+def create_generation_check(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(EXPECT_GENERATION)
+
+
+def drop_generation_check(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP FUNCTION kestra_iam_expect_generation(bigint)")

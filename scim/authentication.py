@@ -8,12 +8,16 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from kestra_iam import piggyback
 from kestra_iam.models import ApiToken, AuthGeneration, Binding, ServiceAccount, Tenant
 from kestra_iam.services import api_token_authenticate, touch
+from kestra_iam.transactions import sqlstate
+from kestra_iam.triggers import GENERATION_CHANGED
 from observability.metrics import AUTH_FAILURES
 from provisioning.models import ProvisioningIntegration
 
@@ -111,13 +115,20 @@ class PrincipalCache:
         return hashlib.sha256(raw.encode()).digest()
 
     def get(self, raw: str, generation: int | None) -> SCIMPrincipal | None:
-        if generation is None:
+        """The principal of this token if it was read under `generation`."""
+        latest = self.latest(raw)
+        if generation is None or latest is None or latest[0] != generation:
             return None
+        return latest[1]
+
+    def latest(self, raw: str) -> tuple[int, SCIMPrincipal] | None:
+        """The principal of this token and the generation it was read under, if any and not
+        expired; trusting it is the caller's business (see `defer_generation_check`)."""
         with self._lock:
             entry = self._entries.get(self._key(raw))
-        if entry is None or entry[0] != generation or entry[1].token.is_expired:
+        if entry is None or entry[1].token.is_expired:
             return None
-        return entry[1]
+        return entry
 
     def put(self, raw: str, generation: int | None, principal: SCIMPrincipal) -> None:
         if generation is None:
@@ -134,6 +145,25 @@ class PrincipalCache:
 
 
 PRINCIPALS = PrincipalCache()
+# Set on a request run again after its cached principal's generation changed: read it eagerly.
+RECHECKED = "scim_principal_rechecked"
+
+
+def _expect_generation(generation: int) -> str:
+    return f"SELECT kestra_iam_expect_generation({int(generation)})"
+
+
+def generation_changed(exc: BaseException) -> bool:
+    """Whether `exc` is the failed generation check of a cached principal."""
+    return sqlstate(exc) == GENERATION_CHANGED
+
+
+def confirm_principal(request) -> None:
+    """Send the generation check no query carried (raises if the generation moved on)."""
+    check = getattr(request, "scim_generation_check", None)
+    if check is not None:
+        request.scim_generation_check = None
+        piggyback.flush()
 
 
 def _refused(reason: str) -> AuthenticationFailed:
@@ -156,10 +186,12 @@ class SCIMTokenAuthentication(BaseAuthentication):
         raw = raw.strip()
         if scheme.lower() != "bearer" or not raw:
             raise _refused("no_bearer_token")
-        generation = AuthGeneration.current()  # before the token is read: see PrincipalCache
-        principal = PRINCIPALS.get(raw, generation)
+        principal = self._cached_checked_by_first_query(request, raw)
         if principal is None:
-            principal = self._read_principal(raw)
+            generation = AuthGeneration.current()  # before the token is read: see PrincipalCache
+            principal = PRINCIPALS.get(raw, generation)
+        if principal is None:
+            principal = self._read_principal(raw)  # which records the token's use
             PRINCIPALS.put(raw, generation, principal)
         else:
             touch(principal.token, "last_used_at")
@@ -170,6 +202,33 @@ class SCIMTokenAuthentication(BaseAuthentication):
             raise _refused("other_integration")
         touch(principal.integration, "last_request_at")
         return principal, principal
+
+    @staticmethod
+    def _cached_checked_by_first_query(request, raw: str) -> SCIMPrincipal | None:
+        """The cached principal, its generation to be checked by the request's first query.
+
+        On PostgreSQL, for a request that owns its transactions (none is open around it), the
+        check of the generation travels with the first statement the request sends
+        (`kestra_iam_expect_generation`, see `kestra_iam.triggers`) instead of costing a query of
+        its own: if the generation moved on, that statement fails — and with it the transaction
+        or the one-message write it belongs to — before anything is written or read for the
+        caller, and the view runs the request again with the token read afresh
+        (`SCIMView.handle_exception`). A request that sends no query has the check sent on its
+        own before it answers (`confirm_principal`).
+        """
+        if (
+            connection.vendor != "postgresql"
+            or connection.in_atomic_block
+            or getattr(request._request, RECHECKED, False)
+        ):
+            return None
+        latest = PRINCIPALS.latest(raw)
+        if latest is None:
+            return None
+        generation, principal = latest
+        piggyback.send_with_next_query(_expect_generation(generation))
+        request._request.scim_generation_check = _expect_generation(generation)
+        return principal
 
     def _read_principal(self, raw: str) -> SCIMPrincipal:
         token = api_token_authenticate(

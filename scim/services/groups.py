@@ -29,7 +29,7 @@ from scim.operations import Operation
 from scim.patch import MemberChange, PatchApplier
 from scim.schema import GROUP_RESOURCE
 from scim.services.locking import locked_row, write_transaction
-from scim.services.versions import save_new_version
+from scim.services.versions import save_new_version, save_new_version_recorded
 
 GROUP_EXISTS = "A group with this displayName already exists in this tenant."
 
@@ -299,9 +299,13 @@ def _update_group(
             if external_id != group.external_id:
                 changed_fields["external_id"] = external_id
             members_changed = _apply_member_changes(tenant, group, member_changes, known)
-            if changed_fields or members_changed:
-                save_new_version(group, changed_fields)
-            audit.record(resource_id=group.pk)
+            if members_changed and not changed_fields:
+                # Entra's member PATCH: the new version and the audit event in one round trip.
+                save_new_version_recorded(group, audit)
+            else:
+                if changed_fields or members_changed:
+                    save_new_version(group, changed_fields)
+                audit.record(resource_id=group.pk)
     except IntegrityError:
         raise Uniqueness(GROUP_EXISTS) from None
     return group

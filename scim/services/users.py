@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, InternalError, ProgrammingError, transaction
 from django.db.models import F
 from django.utils.timezone import now
 
@@ -94,7 +94,9 @@ def _insert_new_user(
         insert_atomically(
             [*_user_rows(user, values), (ACCESS_INSERT, access), (EVENT_INSERT, event)]
         )
-    except IntegrityError:
+    except (IntegrityError, DataError, InternalError, ProgrammingError):
+        # Refused, nothing written: the userName is taken, or a row could not be stored (the
+        # audit trail, say). The careful path decides, and answers as the refusal deserves.
         return None
     access.user = user
     access.loaded_values = user_resource.value_tuples(values)

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from django.db import (
+    DataError,
+    IntegrityError,
+    InternalError,
+    ProgrammingError,
+    connections,
+    router,
+)
 from django.db.models import F, Model
+from django.db.models.sql import UpdateQuery
 from django.utils.timezone import now
+
+from kestra_iam.audit import EVENT_INSERT, AuditEntry, AuditWriteFailed
+from kestra_iam.compiled import insert_together
 
 
 def save_new_version(instance: Model, changes: dict) -> None:
@@ -16,6 +28,29 @@ def save_new_version(instance: Model, changes: dict) -> None:
     type(instance).objects.filter(pk=instance.pk).update(
         **changes, version=F("version") + 1, updated_at=updated_at
     )
+    _saved(instance, changes, updated_at)
+
+
+def save_new_version_recorded(instance: Model, audit: AuditEntry) -> None:
+    """A new version with no column changed (a group's members changed) and the write's audit
+    event, in one round trip on PostgreSQL.
+
+    Nothing in the version bump can be refused, so a refusal is the event's: AuditWriteFailed,
+    as `AuditEntry.record` raises, and the caller's transaction rolls back.
+    """
+    updated_at = now()
+    using = router.db_for_write(type(instance))
+    query = type(instance).objects.filter(pk=instance.pk).query.chain(UpdateQuery)
+    query.add_update_values({"version": F("version") + 1, "updated_at": updated_at})
+    update = query.get_compiler(using, connections[using]).as_sql()
+    try:
+        insert_together([(EVENT_INSERT, audit.event(resource_id=instance.pk))], using, first=update)
+    except (DataError, IntegrityError, InternalError, ProgrammingError) as exc:
+        raise AuditWriteFailed(str(exc)) from exc
+    _saved(instance, {}, updated_at)
+
+
+def _saved(instance: Model, changes: dict, updated_at) -> None:
     for name, value in changes.items():
         setattr(instance, name, value)
     instance.version += 1

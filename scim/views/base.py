@@ -19,7 +19,13 @@ from kestra_iam.models import AuditEvent
 from kestra_iam.permissions import Action, Resource
 from observability.requests import observe
 from provisioning.selectors import public_base_url, scim_base_path
-from scim.authentication import SCIMPrincipal, SCIMTokenAuthentication
+from scim.authentication import (
+    RECHECKED,
+    SCIMPrincipal,
+    SCIMTokenAuthentication,
+    confirm_principal,
+    generation_changed,
+)
 from scim.conditional import not_modified
 from scim.conf import scim_settings
 from scim.documents import get_key
@@ -77,6 +83,28 @@ class SCIMView(APIView):
     def get_exception_handler(self):
         return scim_exception_handler
 
+    def handle_exception(self, exc):
+        if generation_changed(exc) and not getattr(self.request._request, RECHECKED, False):
+            return self._again_with_the_token_read_afresh()
+        return super().handle_exception(exc)
+
+    def _again_with_the_token_read_afresh(self):
+        """The cached principal's generation changed before this request's first statement,
+        which failed with nothing written (see `SCIMTokenAuthentication`): authenticate and
+        authorise again from the database and run the handler once more."""
+        request = self.request
+        setattr(request._request, RECHECKED, True)
+        for name in ("_user", "_auth", "_authenticator"):
+            request.__dict__.pop(name, None)
+        self.principal = None
+        try:
+            self.perform_authentication(request)
+            self.check_permissions(request)
+            handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
+            return handler(request, *self.args, **self.kwargs)
+        except Exception as exc:
+            return super().handle_exception(exc)
+
     def initial(self, request, *args, **kwargs) -> None:
         # Logs and metrics show the route's template, never the path the client typed.
         match = request.resolver_match
@@ -102,6 +130,10 @@ class SCIMView(APIView):
     # -- the audit of writes --
 
     def finalize_response(self, request, response, *args, **kwargs):
+        try:
+            confirm_principal(request._request)  # if no statement carried the check
+        except Exception as exc:
+            response = self.handle_exception(exc)
         response = super().finalize_response(request, response, *args, **kwargs)
         if response.status_code >= 400:
             self.audit_refusal(response)

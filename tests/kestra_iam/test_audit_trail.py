@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.timezone import now
 
-from kestra_iam.models import AuditEvent, Group, Role, Tenant, TenantAccess, User
+from kestra_iam.models import AuditEvent, Group, GroupMembership, Role, Tenant, TenantAccess, User
 from provisioning.services import integration_create
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +140,14 @@ def break_the_audit_trail() -> None:
 
 def test_a_scim_write_whose_event_cannot_be_stored_is_not_made(scim):
     user = scim.create_user("kept@example.com", title="Before")
+    group = scim.create_group("Kept")
+    version = Group.objects.get().version
     break_the_audit_trail()
+    added = scim.patch_ops(
+        f"/Groups/{group['id']}", {"op": "add", "path": "members", "value": [{"value": user["id"]}]}
+    )
+    assert added.status_code == 503 and "not made" in added.json()["detail"]
+    assert not GroupMembership.objects.exists() and Group.objects.get().version == version
     created = scim.post("/Users", {"userName": "lost@example.com"})
     assert created.status_code == 503 and created["Retry-After"]
     assert "not made" in created.json()["detail"]
@@ -154,8 +161,9 @@ def test_a_scim_write_whose_event_cannot_be_stored_is_not_made(scim):
     assert not User.objects.filter(user_name="lost@example.com").exists()
     assert User.objects.get(pk=user["id"]).title == "Before"
     assert TenantAccess.objects.filter(user_id=user["id"]).exists()
-    assert not Group.objects.exists()
-    assert [e.action for e in events()] == ["scim.users.create"]  # the one before the fault
+    assert list(Group.objects.values_list("display_name", flat=True)) == ["Kept"]
+    # The ones before the fault.
+    assert [e.action for e in events()] == ["scim.users.create", "scim.groups.create"]
 
 
 def test_an_admin_change_whose_event_cannot_be_stored_is_not_made(admin_client, tenant):

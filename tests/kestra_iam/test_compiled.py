@@ -106,3 +106,17 @@ def test_inserts_atomically_in_a_transaction_leave_it_usable(tenant):
         assert not User.objects.exists()  # the savepoint took them back; the query works
         UserFactory(user_name="after@example.com")
     assert list(User.objects.values_list("user_name", flat=True)) == ["after@example.com"]
+
+
+def test_a_statement_can_lead_inserts_in_their_round_trip(tenant):
+    user = UserFactory(user_name="lead@example.com")
+    update = (
+        'UPDATE "kestra_iam_user" SET "display_name" = %s WHERE "id" = %s',
+        ["Led", User._meta.pk.get_db_prep_value(user.pk, connection)],
+    )
+    event = AuditEvent(action="x", outcome=200, actor_type="admin", actor="a")
+    with CaptureQueriesContext(connection) as context:
+        insert_together([(CompiledInsert(AuditEvent), event)], first=update)
+    assert len(context) == (1 if connection.vendor == "postgresql" else 2)
+    assert User.objects.get(pk=user.pk).display_name == "Led"
+    assert event.pk == AuditEvent.objects.get().pk

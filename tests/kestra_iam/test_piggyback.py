@@ -41,7 +41,7 @@ def test_a_failing_queued_statement_fails_the_query_it_rode_with(tenant):
 @postgres_only
 def test_what_a_scope_queued_and_did_not_send_is_not_sent_later():
     with bounded_lock_waits(4321):
-        pass  # no query: the SET LOCAL was never needed
+        pass  # no query: the SET LOCAL was never sent
     with CaptureQueriesContext(connection) as context:
         Tenant.objects.exists()
     assert "lock_timeout" not in context[0]["sql"]
