@@ -28,7 +28,9 @@ def send_with_next_query(sql: str, using: str = "default") -> None:
         return
     connection.__dict__.setdefault(_PENDING, []).append(sql)
     if _send_pending not in connection.execute_wrappers:
-        connection.execute_wrappers.append(_send_pending)
+        # First in the list, so outermost, and never in the way of `execute_wrapper()`, which
+        # removes the last wrapper when its block ends, whatever was added meanwhile.
+        connection.execute_wrappers.insert(0, _send_pending)
 
 
 def discard(sql: str, using: str = "default") -> None:

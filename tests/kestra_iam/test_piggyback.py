@@ -65,3 +65,22 @@ def test_elsewhere_a_queued_statement_runs_at_once():
     with CaptureQueriesContext(connection) as context:
         piggyback.send_with_next_query("SELECT 1")
     assert [q["sql"] for q in context.captured_queries] == ["SELECT 1"]
+
+
+@postgres_only
+def test_wrappers_around_the_first_queued_statement_still_come_off_in_order(tenant):
+    """`execute_wrapper()` pops the last wrapper when its block ends: a request's query counter
+    must come off, not the piggyback's (which once piled the counters up until recursion)."""
+
+    def counter(execute, sql, params, many, context):
+        return execute(sql, params, many, context)
+
+    connection.execute_wrappers[:] = [
+        w for w in connection.execute_wrappers if w is not piggyback._send_pending
+    ]
+    before = list(connection.execute_wrappers)
+    with transaction.atomic(), connection.execute_wrapper(counter):
+        piggyback.send_with_next_query("SET LOCAL lock_timeout = 100")
+        Tenant.objects.exists()
+    assert counter not in connection.execute_wrappers
+    assert [w for w in connection.execute_wrappers if w is not piggyback._send_pending] == before
