@@ -44,8 +44,12 @@ def _ratio(x: dict, operation: str) -> float:
 TARGETS = [
     ("peer: POST /Users >= 1.2x", lambda r, n, x: _ratio(x, OPERATIONS[0]) >= 1.2),
     ("peer: lookup userName >= 1.5x", lambda r, n, x: _ratio(x, OPERATIONS[1]) >= 1.5),
-    ("peer: lookup externalId >= 1.5x", lambda r, n, x: _ratio(x, OPERATIONS[2]) >= 1.5),
+    # django-scim2's stock filter does not know externalId: it answers an empty list without a
+    # query, so there is nothing to be faster than (the row is printed, the target is n/a).
+    ("peer: lookup externalId >= 1.5x", lambda r, n, x: None),
     ("peer: GET /Users/{id} >= 1.5x", lambda r, n, x: _ratio(x, OPERATIONS[3]) >= 1.5),
+    ("peer: member add (one per PATCH, Entra's shape) >= 3x",
+     lambda r, n, x: _ratio(x, OPERATIONS[4]) >= 3),
     ("peer: member add (1,000 in one PATCH) >= 3x",
      lambda r, n, x: _ratio(x, "PATCH adding 1,000 members (time)") >= 3),
     ("fresh tables: lookup p95 within 1.5x of analysed",
@@ -113,8 +117,10 @@ def _verdicts(results: dict, notes: dict, extra: dict) -> dict:
     verdicts = {}
     for name, check in TARGETS:
         try:
-            verdicts[name] = bool(check(results, notes, extra))
+            verdict = check(results, notes, extra)
+            verdicts[name] = None if verdict is None else bool(verdict)
         except (KeyError, TypeError, ZeroDivisionError):
             verdicts[name] = False
-        print(f"  [{'met' if verdicts[name] else 'MISSED'}] {name}")
+        label = {True: "met", False: "MISSED", None: "n/a"}[verdicts[name]]
+        print(f"  [{label}] {name}")
     return verdicts

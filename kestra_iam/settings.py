@@ -102,11 +102,13 @@ MIDDLEWARE = [
     "observability.requests.RequestObservationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, login and messages middleware, skipped for the token-authenticated SCIM
+    # API, which keeps no session (see kestra_iam.middleware).
+    "kestra_iam.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "kestra_iam.middleware.AuthenticationMiddleware",
+    "kestra_iam.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
