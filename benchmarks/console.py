@@ -55,9 +55,11 @@ def _plan(sql: str, params) -> str:
 
 def _fill(integration_id: uuid.UUID, *, days: int, spread: int) -> None:
     from django.core.cache import caches
-    from django.db import connection
+    from django.db import connection, transaction
 
-    with connection.cursor() as cursor:
+    # Seeding a million rows is no request: the settings' statement timeout does not apply.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute("DELETE FROM kestra_iam_auditevent WHERE tenant_id = 'console'")
         cursor.execute(
             INSERT,
