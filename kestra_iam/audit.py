@@ -115,6 +115,8 @@ class AuditEntry:
 def printable(text: str) -> str:
     """Client-supplied text (ids from URLs, error details) without control characters, which
     the database may refuse (NUL) and a log viewer may interpret (CR/LF)."""
+    if text.isprintable():  # the usual case, checked in C: no control character at all
+        return text
     return "".join(ch if unicodedata.category(ch)[0] != "C" else "\ufffd" for ch in text)
 
 

@@ -330,3 +330,18 @@ def test_the_admin_shows_the_trail_read_only_with_filters(admin_client, scim):
     )
     assert change.status_code == 403
     assert AuditEvent.objects.get().action == "scim.users.create"
+
+
+@pytest.mark.parametrize(
+    "text, stored",
+    [
+        ("Zoë — 50 % sûr", "Zoë — 50 % sûr"),
+        ("a\x00b\r\n", "a\ufffdb\ufffd\ufffd"),
+        ("no\u00a0break\u2028line", "no\u00a0break\u2028line"),  # separators are not controls
+        ("bidi\u202eoverride", "bidi\ufffdoverride"),  # a format character (category Cf)
+    ],
+)
+def test_event_text_keeps_every_character_but_controls(text, stored):
+    from kestra_iam.audit import printable
+
+    assert printable(text) == stored
