@@ -123,7 +123,8 @@ class PrincipalCache:
 
     def latest(self, raw: str) -> tuple[int, SCIMPrincipal] | None:
         """The principal of this token and the generation it was read under, if any and not
-        expired; trusting it is the caller's business (see `defer_generation_check`)."""
+        expired; trusting it is the caller's business (see
+        `SCIMTokenAuthentication._cached_checked_by_first_query`)."""
         with self._lock:
             entry = self._entries.get(self._key(raw))
         if entry is None or entry[1].token.is_expired:
@@ -149,21 +150,18 @@ PRINCIPALS = PrincipalCache()
 RECHECKED = "scim_principal_rechecked"
 
 
-def _expect_generation(generation: int) -> str:
-    return f"SELECT kestra_iam_expect_generation({int(generation)})"
-
-
 def generation_changed(exc: BaseException) -> bool:
     """Whether `exc` is the failed generation check of a cached principal."""
     return sqlstate(exc) == GENERATION_CHANGED
 
 
-def confirm_principal(request) -> None:
-    """Send the generation check no query carried (raises if the generation moved on)."""
-    check = getattr(request, "scim_generation_check", None)
-    if check is not None:
-        request.scim_generation_check = None
-        piggyback.flush()
+def confirm_principal() -> None:
+    """Send the generation check if no query carried it (raises if the generation moved on).
+
+    Called before a request answers; by then nothing else can be queued (a transaction's
+    statements leave with it), so this sends the check or nothing.
+    """
+    piggyback.flush()
 
 
 def _refused(reason: str) -> AuthenticationFailed:
@@ -188,11 +186,7 @@ class SCIMTokenAuthentication(BaseAuthentication):
             raise _refused("no_bearer_token")
         principal = self._cached_checked_by_first_query(request, raw)
         if principal is None:
-            generation = AuthGeneration.current()  # before the token is read: see PrincipalCache
-            principal = PRINCIPALS.get(raw, generation)
-        if principal is None:
-            principal = self._read_principal(raw)  # which records the token's use
-            PRINCIPALS.put(raw, generation, principal)
+            principal = self._cached_checked_now_or_read(raw)
         else:
             touch(principal.token, "last_used_at")
         kwargs = request.parser_context["kwargs"]
@@ -226,8 +220,19 @@ class SCIMTokenAuthentication(BaseAuthentication):
         if latest is None:
             return None
         generation, principal = latest
-        piggyback.send_with_next_query(_expect_generation(generation))
-        request._request.scim_generation_check = _expect_generation(generation)
+        piggyback.send_with_next_query(f"SELECT kestra_iam_expect_generation({int(generation)})")
+        return principal
+
+    def _cached_checked_now_or_read(self, raw: str) -> SCIMPrincipal:
+        """The cached principal if the generation, read now, still stands; else the token read
+        from the database (and cached under that generation)."""
+        generation = AuthGeneration.current()  # before the token is read: see PrincipalCache
+        principal = PRINCIPALS.get(raw, generation)
+        if principal is not None:
+            touch(principal.token, "last_used_at")
+            return principal
+        principal = self._read_principal(raw)  # which records the token's use
+        PRINCIPALS.put(raw, generation, principal)
         return principal
 
     def _read_principal(self, raw: str) -> SCIMPrincipal:

@@ -131,7 +131,7 @@ class SCIMView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         try:
-            confirm_principal(request._request)  # if no statement carried the check
+            confirm_principal()
         except Exception as exc:
             response = self.handle_exception(exc)
         response = super().finalize_response(request, response, *args, **kwargs)
