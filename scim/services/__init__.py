@@ -13,7 +13,7 @@ from scim.services.groups import (
     scim_group_patch,
     scim_group_replace,
 )
-from scim.services.passwords import hash_passwords, password_values
+from scim.services.passwords import PasswordHasher
 from scim.services.users import (
     scim_user_create,
     scim_user_delete,
@@ -22,8 +22,7 @@ from scim.services.users import (
 )
 
 __all__ = [
-    "hash_passwords",
-    "password_values",
+    "PasswordHasher",
     "scim_group_create",
     "scim_group_delete",
     "scim_group_patch",

@@ -1,65 +1,93 @@
-"""Passwords sent over SCIM: hashed before any row is locked, stored only by a profile's owner.
+"""Passwords sent over SCIM: at most one hash per request, and only for a write that sets it.
 
-Hashing is deliberately slow (hundreds of milliseconds with Django's default hasher): done
-inside a write's transaction it would hold the user's row locks that long. Callers hash the
-passwords a request carries first (`hash_passwords`), within the integration's password budget,
-and the services look the hashes up.
+Hashing is deliberately slow (hundreds of milliseconds with Django's default hasher), so it is
+the one thing a client could multiply to take every worker: a body naming a thousand passwords
+must not cost a thousand hashes. A request therefore gets one `PasswordHasher`, which makes at
+most one hash — of the password the write will store, after the write is known to be valid and
+its tenant allowed to set it — and charges every hash it makes to the integration's password
+budget. The services call `PasswordHasher.hash` before they lock any row where they can (a
+read ahead of the locked write decides whether a password will be stored), so a hash does not
+hold a row lock either.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 
 from kestra_iam.models import User
 
 UNCHANGED = object()  # a write that leaves the password as it is
-Hashes = dict[str, str]
 
 
-def password_values(operations: list) -> list[str]:
-    """Every string a PATCH could set as the password, found without applying it.
+class SecondPasswordError(RuntimeError):
+    """A request asked for the hash of a second, different password: a bug in a service (a
+    write stores one password), never something a client can cause."""
 
-    Lets the caller hash them before any row is locked. Over-approximates on purpose (any
-    string under a `password` key, at any depth): hashing one string too many is harmless.
+
+class PasswordHasher:
+    """The one password hash a request may cost.
+
+    `charge` is called before each hash and may refuse it (the views pass the integration's
+    password budget, which raises 429); the hash of the same password is made once and reused.
     """
-    found: list[str] = []
 
-    def walk(value: object) -> None:
+    def __init__(self, charge: Callable[[], None] | None = None) -> None:
+        self._charge = charge
+        self._password: str | None = None
+        self._hash: str | None = None
+
+    @property
+    def hashes_made(self) -> int:
+        return 0 if self._hash is None else 1
+
+    def hash(self, password: str) -> str:
+        if self._hash is not None:
+            if password == self._password:
+                return self._hash
+            raise SecondPasswordError("A SCIM write asked to hash a second password.")
+        if self._charge is not None:
+            self._charge()
+        self._password, self._hash = password, make_password(password)
+        return self._hash
+
+
+def patch_may_set_password(operations: list) -> bool:
+    """Whether a PATCH could set a password, decided without applying it: any string under a
+    `password` key, at any depth, or an operation whose path is `password`.
+
+    Over-approximates on purpose; it only decides whether the service reads the user ahead of
+    the locked write to find the one password to hash. Nothing is hashed because of it.
+    """
+
+    def mentions(value: object) -> bool:
         if isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(key, str) and key.lower() == "password" and isinstance(item, str):
-                    found.append(item)
-                else:
-                    walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
+            return any(
+                (isinstance(key, str) and key.lower() == "password") or mentions(item)
+                for key, item in value.items()
+            )
+        if isinstance(value, list):
+            return any(mentions(item) for item in value)
+        return False
 
     for operation in operations:
         if operation.op == "remove":
             continue
         path = operation.path
         if path is not None and path.attr.attr.lower() == "password":
-            if isinstance(operation.value, str):
-                found.append(operation.value)
-        else:
-            walk(operation.value)
-    return list(dict.fromkeys(found))
+            return True
+        if mentions(operation.value):
+            return True
+    return False
 
 
-def hash_passwords(passwords: Iterable[object]) -> Hashes:
-    """{password: its hash} for the strings among `passwords`."""
-    return {p: make_password(p) for p in dict.fromkeys(passwords) if isinstance(p, str)}
-
-
-def encoded(password: str | None, hashes: Hashes | None) -> str:
+def encoded(password: str | None, hasher: PasswordHasher) -> str:
     """The hash to store for `password` (None: a password that cannot be used)."""
     if password is None:
         return unusable_password()
-    return (hashes or {}).get(password) or make_password(password)
+    return hasher.hash(password)
 
 
 def unusable_password() -> str:
@@ -68,5 +96,5 @@ def unusable_password() -> str:
     return UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(20)
 
 
-def store_password(user: User, password: str | None, hashes: Hashes | None) -> None:
-    User.objects.filter(pk=user.pk).update(password=encoded(password, hashes))
+def store_password(user: User, password: str | None, hasher: PasswordHasher) -> None:
+    User.objects.filter(pk=user.pk).update(password=encoded(password, hasher))

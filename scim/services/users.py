@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 
 from django.db import DataError, IntegrityError, InternalError, ProgrammingError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils.timezone import now
 
 from kestra_iam.audit import EVENT_INSERT, AuditEntry
@@ -32,7 +32,13 @@ from scim.patch import PatchApplier
 from scim.schema import USER_RESOURCE
 from scim.selectors import scim_user_details
 from scim.services.locking import first_locked, write_transaction
-from scim.services.passwords import UNCHANGED, Hashes, encoded, store_password
+from scim.services.passwords import (
+    UNCHANGED,
+    PasswordHasher,
+    encoded,
+    patch_may_set_password,
+    store_password,
+)
 from scim.services.versions import save_new_version
 
 # Every POST inserts a user and an access: compiled once (no signals listen to either model).
@@ -53,7 +59,7 @@ def scim_user_create(
     tenant: Tenant,
     integration: ProvisioningIntegration | None,
     document: dict,
-    password_hashes: Hashes | None = None,
+    passwords: PasswordHasher | None = None,
     audit: AuditEntry,
 ) -> TenantAccess:
     """POST /Users: a new user, or a known userName linked into this tenant (same id).
@@ -62,15 +68,36 @@ def scim_user_create(
     the password are written only if this tenant may write them (`_link_existing`). An
     administrator's userName is a conflict like any other.
     """
+    passwords = passwords or PasswordHasher()
     password = document.pop("password", None)
-    password_hash = encoded(password, password_hashes)
-    access = _insert_new_user(tenant, integration, document, password_hash, audit)
-    if access is None:
-        access = _create_or_link(
-            tenant, integration, document, password, password_hashes, password_hash, audit
-        )
-    access.loaded_groups = []  # a new access is in no group yet
+    if password is None or _password_settable_on_create(tenant, document["userName"]):
+        password_hash = encoded(password, passwords)
+        access = _insert_new_user(tenant, integration, document, password_hash, audit)
+        if access is not None:
+            access.loaded_groups = []  # a new access is in no group yet
+            return access
+    access = _create_or_link(tenant, integration, document, password, passwords, audit)
+    access.loaded_groups = []
     return access
+
+
+def _password_settable_on_create(tenant: Tenant, user_name: str) -> bool:
+    """Whether a POST that carries a password would store it: the userName is free, or its
+    user is one this tenant may link and write. Read without a lock, before the password is
+    hashed; the locked path decides again (and hashes then, if this read was overtaken)."""
+    user = (
+        User.objects.filter(user_name_key=case_insensitive_key(user_name))
+        .annotate(
+            owner_tenant_id=owner_tenant_subquery("pk"),
+            in_tenant=Exists(TenantAccess.objects.filter(tenant=tenant, user_id=OuterRef("pk"))),
+        )
+        .first()
+    )
+    if user is None:
+        return True
+    if is_administrator(user) or user.in_tenant:
+        return False  # a 409
+    return may_write_profile(user=user, tenant=tenant, owner_tenant_id=user.owner_tenant_id)
 
 
 def _insert_new_user(
@@ -108,8 +135,7 @@ def _create_or_link(
     integration: ProvisioningIntegration | None,
     document: dict,
     password: str | None,
-    password_hashes: Hashes | None,
-    password_hash: str,
+    passwords: PasswordHasher,
     audit: AuditEntry,
 ) -> TenantAccess:
     """POST of a userName that may exist: link it into this tenant, or refuse, under its lock."""
@@ -120,11 +146,11 @@ def _create_or_link(
             user = _locked_user_by_name(tenant, document["userName"])
             rows = []
             if user is None:  # it was removed since _insert_new_user found it taken
-                user, values = _new_user(tenant, document, password_hash)
+                user, values = _new_user(tenant, document, encoded(password, passwords))
                 rows = _user_rows(user, values)
                 profile_written = True
             else:
-                profile_written = _link_existing(tenant, user, document, password, password_hashes)
+                profile_written = _link_existing(tenant, user, document, password, passwords)
             access = _new_access(tenant, integration, user, document)
             # The user, its values and its access: one round trip on PostgreSQL.
             insert_together([*rows, (ACCESS_INSERT, access)])
@@ -170,7 +196,7 @@ def _user_rows(user: User, values: list[UserValue]) -> list:
 
 
 def _link_existing(
-    tenant: Tenant, user: User, document: dict, password: str | None, hashes: Hashes | None
+    tenant: Tenant, user: User, document: dict, password: str | None, passwords: PasswordHasher
 ) -> bool:
     """Link a known userName into this tenant; returns whether its profile was written.
 
@@ -186,7 +212,7 @@ def _link_existing(
         user, document, _manager_for_write(tenant, user, document, keep_hidden=not orphan)
     )
     if orphan or password is not None:
-        store_password(user, password, hashes)
+        store_password(user, password, passwords)
     return True
 
 
@@ -197,7 +223,7 @@ def scim_user_replace(
     user_id: str,
     document: dict,
     if_match: str | None,
-    password_hashes: Hashes | None = None,
+    passwords: PasswordHasher | None = None,
     audit: AuditEntry,
 ) -> None:
     """PUT /Users/{id}: the document becomes the user's state; absent attributes are cleared
@@ -212,7 +238,8 @@ def scim_user_replace(
         user_id=user_id,
         if_match=if_match,
         build=lambda _: (document, password),
-        password_hashes=password_hashes,
+        passwords=passwords,
+        may_set_password=isinstance(password, str),
         audit=audit,
     )
 
@@ -224,7 +251,7 @@ def scim_user_patch(
     user_id: str,
     operations: list[Operation],
     if_match: str | None,
-    password_hashes: Hashes | None = None,
+    passwords: PasswordHasher | None = None,
     audit: AuditEntry,
 ) -> None:
     """PATCH /Users/{id}: apply the operations to what this tenant sees, atomically."""
@@ -244,7 +271,8 @@ def scim_user_patch(
         user_id=user_id,
         if_match=if_match,
         build=build,
-        password_hashes=password_hashes,
+        passwords=passwords,
+        may_set_password=patch_may_set_password(operations),
         audit=audit,
     )
 
@@ -255,14 +283,20 @@ def _update_user(
     user_id: str,
     if_match: str | None,
     build: Callable[[TenantAccess], tuple[dict, object]],
-    password_hashes: Hashes | None,
+    passwords: PasswordHasher | None,
+    may_set_password: bool,
     audit: AuditEntry,
 ) -> None:
     """Lock, check the version, build the new document, write what this tenant may write.
 
     `build(access)` returns the new document and the password: UNCHANGED, None (no usable
-    password) or the one to set.
+    password) or the one to set. When the write `may_set_password`, it is first built from an
+    unlocked read, so that the password is hashed only if the write is valid and this tenant
+    may set it, and before any row is locked.
     """
+    passwords = passwords or PasswordHasher()
+    if may_set_password:
+        _hash_the_password_ahead(tenant, user_id, if_match, build, passwords)
     try:
         with write_transaction():
             access = _locked_access(tenant, user_id)
@@ -273,11 +307,30 @@ def _update_user(
                 _check_new_name(user, document["userName"])
                 _write_profile(user, document, _manager_for_write(tenant, user, document))
                 if password is not UNCHANGED:
-                    store_password(user, password, password_hashes)
+                    store_password(user, password, passwords)
             _write_access(access, document)
             audit.record(resource_id=access.user_id)
     except IntegrityError:
         raise Uniqueness(NAME_TAKEN) from None
+
+
+def _hash_the_password_ahead(
+    tenant: Tenant,
+    user_id: str,
+    if_match: str | None,
+    build: Callable[[TenantAccess], tuple[dict, object]],
+    passwords: PasswordHasher,
+) -> None:
+    """The locked write, rehearsed on an unlocked read: the same refusals (404, 403, 412, a
+    400 for an invalid PATCH) before anything is hashed, then the hash of the password the
+    write will store, if it stores one."""
+    access = _access(tenant, user_id)
+    check_version(user_resource.user_version(access), if_match)
+    _, password = build(access)
+    if isinstance(password, str) and may_write_profile(
+        user=access.user, tenant=tenant, owner_tenant_id=access.owner_tenant_id
+    ):
+        passwords.hash(password)
 
 
 @retry_once_on_conflict
@@ -333,14 +386,29 @@ def _locked_access(tenant: Tenant, user_id: str, *, for_delete: bool = False) ->
     """
     user_pk = _user_pk(user_id)
     access = first_locked(
-        TenantAccess.objects.for_tenant(tenant)
-        .select_related("user")
-        .annotate(owner_tenant_id=owner_tenant_subquery())
-        .filter(user_id=user_pk),
+        _accesses_with_owner(tenant, user_pk),
         key=("access", tenant.pk, user_pk),
         of=("self", "user"),
         no_key=not for_delete,
     )
+    return _writable(access)
+
+
+def _access(tenant: Tenant, user_id: str) -> TenantAccess:
+    """`_locked_access` without the lock."""
+    return _writable(_accesses_with_owner(tenant, _user_pk(user_id)).first())
+
+
+def _accesses_with_owner(tenant: Tenant, user_pk: uuid.UUID):
+    return (
+        TenantAccess.objects.for_tenant(tenant)
+        .select_related("user")
+        .annotate(owner_tenant_id=owner_tenant_subquery())
+        .filter(user_id=user_pk)
+    )
+
+
+def _writable(access: TenantAccess | None) -> TenantAccess:
     if access is None:
         raise NotFound()
     if is_administrator(access.user):

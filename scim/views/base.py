@@ -44,7 +44,7 @@ from scim.renderers import SCIMContentNegotiation, SCIMRenderer
 from scim.resources import ResourceAdapter
 from scim.schema import SEARCH_REQUEST_URN
 from scim.selectors import Page, parse_list_query
-from scim.services import hash_passwords
+from scim.services import PasswordHasher
 from scim.throttling import IntegrationRateThrottle, check_password_rate
 
 # Route names of the requests no endpoint serves (see scim.urls).
@@ -207,13 +207,11 @@ class SCIMView(APIView):
     def not_modified(self, version: str) -> bool:
         return not_modified(version, self.request.headers.get("If-None-Match"))
 
-    def password_hashes(self, passwords) -> dict[str, str]:
-        """Hash the passwords a write carries before any row is locked, within the
-        integration's password budget (hashing is slow on purpose)."""
-        if not any(isinstance(p, str) for p in passwords):
-            return {}
-        check_password_rate(self.principal)
-        return hash_passwords(passwords)
+    def password_hasher(self) -> PasswordHasher:
+        """The one password hash this request may cost, charged to the integration's password
+        budget when it is made (hashing is slow on purpose)."""
+        principal = self.principal
+        return PasswordHasher(charge=lambda: check_password_rate(principal))
 
     # -- responses --
 

@@ -13,7 +13,6 @@ from scim.operations import parse_operations
 from scim.resources import USERS
 from scim.selectors import scim_user_get
 from scim.services import (
-    password_values,
     scim_user_create,
     scim_user_delete,
     scim_user_patch,
@@ -34,7 +33,7 @@ class UsersView(ListMixin, SCIMView):
             tenant=self.tenant,
             integration=request.auth.integration,
             document=document,
-            password_hashes=self.password_hashes([document.get("password")]),
+            passwords=self.password_hasher(),
             audit=self.audit_entry(outcome=201),
         )
         projection = USERS.projection(self.params())
@@ -90,7 +89,7 @@ class UserDetailView(SCIMView):
             user_id=user_id,
             document=document,
             if_match=self.if_match(),
-            password_hashes=self.password_hashes([document.get("password")]),
+            passwords=self.password_hasher(),
             audit=self.audit_entry(),
         )
         return self.respond(*self.read(user_id))
@@ -105,7 +104,7 @@ class UserDetailView(SCIMView):
             user_id=user_id,
             operations=operations,
             if_match=self.if_match(),
-            password_hashes=self.password_hashes(password_values(operations)),
+            passwords=self.password_hasher(),
             audit=self.audit_entry(),
         )
         return self.respond(*self.read(user_id))

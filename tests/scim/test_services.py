@@ -13,7 +13,7 @@ from scim.conf import SCIMSettings
 from scim.exceptions import Forbidden, InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from scim.operations import parse_operations
 from scim.services import (
-    hash_passwords,
+    PasswordHasher,
     scim_group_create,
     scim_group_delete,
     scim_group_patch,
@@ -63,16 +63,18 @@ def test_create_writes_the_user_its_access_and_one_event(tenant):
     )
 
 
-def test_create_stores_a_prehashed_password(tenant):
-    hashes = hash_passwords(["Pre-Hashed-1"])
+def test_create_stores_the_hash_its_hasher_made(tenant):
+    passwords = PasswordHasher()
     access = scim_user_create(
         tenant=tenant,
         integration=None,
         document={"userName": "pw@example.com", "password": "Pre-Hashed-1"},
-        password_hashes=hashes,
+        passwords=passwords,
         audit=entry(),
     )
-    assert User.objects.get(pk=access.user_id).password == hashes["Pre-Hashed-1"]
+    stored = User.objects.get(pk=access.user_id).password
+    assert passwords.hashes_made == 1 and stored == passwords.hash("Pre-Hashed-1")
+    assert check_password("Pre-Hashed-1", stored)
 
 
 def test_create_in_the_same_tenant_is_a_conflict_and_records_nothing(tenant):
