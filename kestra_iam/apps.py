@@ -8,6 +8,9 @@ class KestraIamConfig(AppConfig):
     verbose_name = "Kestra IAM"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        from kestra_iam import signals  # noqa: F401  (connects the receiver)
+
 
 class KestraAdminConfig(admin_apps.AdminConfig):
     """Makes `django.contrib.admin.site` our sectioned Kestra admin site."""

@@ -7,7 +7,13 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.html import format_html, format_html_join
 
 from kestra_iam.models import Role, User, UserValue
-from kestra_iam.permissions import Action, Resource, permission_pairs, permissions_from_pairs
+from kestra_iam.permissions import (
+    NAMESPACED_RESOURCES,
+    Action,
+    Resource,
+    permission_pairs,
+    permissions_from_pairs,
+)
 
 
 class PermissionGrid(forms.CheckboxSelectMultiple):
@@ -19,7 +25,33 @@ class PermissionGrid(forms.CheckboxSelectMultiple):
         header = format_html_join(
             "", '<th scope="col">{}</th>', ((action.label,) for action in Action)
         )
-        rows = format_html_join(
+        sections = format_html_join(
+            "",
+            '<tbody><tr><th colspan="{}" scope="rowgroup" class="permission-scope">{}</th></tr>'
+            "{}</tbody>",
+            (
+                (len(Action) + 1, title, self._rows(name, chosen, resources))
+                for title, resources in (
+                    (
+                        "In a namespace (a binding on one grants it there and below)",
+                        [r for r in Resource if r in NAMESPACED_RESOURCES],
+                    ),
+                    (
+                        "The tenant as a whole (only a tenant-wide binding grants it)",
+                        [r for r in Resource if r not in NAMESPACED_RESOURCES],
+                    ),
+                )
+            ),
+        )
+        return format_html(
+            '<table class="permission-grid"><thead><tr><td></td>{}</tr></thead>{}</table>',
+            header,
+            sections,
+        )
+
+    @staticmethod
+    def _rows(name: str, chosen: set, resources: list[Resource]):
+        return format_html_join(
             "",
             '<tr><th scope="row">{}</th>{}</tr>',
             (
@@ -43,14 +75,8 @@ class PermissionGrid(forms.CheckboxSelectMultiple):
                         ),
                     ),
                 )
-                for resource in Resource
+                for resource in resources
             ),
-        )
-        return format_html(
-            '<table class="permission-grid"><thead><tr><td></td>{}</tr></thead>'
-            "<tbody>{}</tbody></table>",
-            header,
-            rows,
         )
 
 

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils.text import Truncator
 from django.utils.timezone import now
 
+from kestra_iam.namespaces import validate_namespace
 from kestra_iam.permissions import normalise_permissions
 from kestra_iam.querysets import TenantScopedQuerySet
 from kestra_iam.text import case_insensitive_key
@@ -87,12 +88,27 @@ class Tenant(models.Model):
     )
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=now, editable=False)
+    # Held by every active member of the tenant without a binding (Kestra's "default role").
+    default_role = models.ForeignKey(
+        "Role",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Every user with active access to this tenant holds this role, tenant-wide, "
+        "without a binding.",
+    )
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return self.id
+
+    def clean(self) -> None:
+        super().clean()
+        if self.default_role_id and self.default_role.tenant_id != self.pk:
+            raise ValidationError({"default_role": "The default role belongs to another tenant."})
 
 
 class UserManager(BaseUserManager.from_queryset(TenantScopedQuerySet)):
@@ -446,7 +462,12 @@ class Binding(models.Model):
         ServiceAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="bindings"
     )
     namespace = models.CharField(
-        max_length=512, blank=True, default="", help_text="Limit the role to this namespace."
+        max_length=512,
+        blank=True,
+        default="",
+        validators=[validate_namespace],
+        help_text="Limit the role to this namespace and every namespace below it "
+        "(company.data covers company.data.etl). Empty: the whole tenant.",
     )
     created_at = models.DateTimeField(default=now, editable=False)
 
@@ -458,6 +479,16 @@ class Binding(models.Model):
     class Meta:
         ordering = ["tenant", "role", "id"]
         constraints = [
+            *(
+                models.UniqueConstraint(
+                    fields=["tenant", "role", subject, "namespace"],
+                    condition=Q(**{f"{subject}__isnull": False}),
+                    name=f"binding_unique_per_{subject}",
+                    violation_error_message="This subject already holds this role on this "
+                    "namespace.",
+                )
+                for subject in ("user", "group", "service_account")
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(user__isnull=False, group__isnull=True, service_account__isnull=True)
@@ -489,6 +520,13 @@ class Binding(models.Model):
             and self.service_account.tenant_id != self.tenant_id
         ):
             errors["service_account"] = "The service account belongs to another tenant."
+        if (
+            self.user_id
+            and self.tenant_id
+            and not TenantAccess.objects.filter(tenant_id=self.tenant_id, user_id=self.user_id)
+            .exists()
+        ):
+            errors["user"] = "The user has no access to this tenant; provision it there first."
         if errors:
             raise ValidationError(errors)
 

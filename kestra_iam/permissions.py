@@ -1,14 +1,23 @@
-"""The permission vocabulary of roles: resources and the actions allowed on them (Kestra RBAC)."""
+"""The permission vocabulary of roles: resources, the actions allowed on them, and which of them
+a namespace can limit (Kestra EE's RBAC, as of 0.24).
+
+Names follow this project's plural spelling (`FLOWS`, `USERS`); Kestra's own singular names
+(`FLOW`, `USER`, `SERVICE_ACCOUNT`) are read as aliases wherever a permission is typed in, so the
+platform can ask in its own words.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
 
 class Resource(models.TextChoices):
+    # The first eleven are the original vocabulary; new ones are appended so that stored roles
+    # keep their canonical order.
     USERS = "USERS", "Users"
     GROUPS = "GROUPS", "Groups"
     ROLES = "ROLES", "Roles"
@@ -20,6 +29,18 @@ class Resource(models.TextChoices):
     SECRETS = "SECRETS", "Secrets"
     AUDITLOGS = "AUDITLOGS", "Audit logs"
     SETTINGS = "SETTINGS", "Settings"
+    TEMPLATES = "TEMPLATES", "Templates"
+    DASHBOARDS = "DASHBOARDS", "Dashboards"
+    BLUEPRINTS = "BLUEPRINTS", "Blueprints"
+    IMPERSONATE = "IMPERSONATE", "Impersonate"
+    APPS = "APPS", "Apps"
+    APPEXECUTIONS = "APPEXECUTIONS", "App executions"
+    TESTS = "TESTS", "Tests"
+    ASSETS = "ASSETS", "Assets"
+    SERVICE_ACCOUNTS = "SERVICE_ACCOUNTS", "Service accounts"
+    INVITATIONS = "INVITATIONS", "Invitations"
+    GROUP_MEMBERSHIPS = "GROUP_MEMBERSHIPS", "Group memberships"
+    TENANT_ACCESS = "TENANT_ACCESS", "Tenant access"
 
 
 class Action(models.TextChoices):
@@ -29,7 +50,91 @@ class Action(models.TextChoices):
     DELETE = "DELETE", "Delete"
 
 
+# What lives in a namespace: a binding limited to `a.b` grants these in `a.b` and below. Every
+# other resource belongs to the tenant as a whole (its IAM, audit logs, settings, dashboards,
+# blueprints, impersonation) and is granted only by a binding without a namespace.
+NAMESPACED_RESOURCES = frozenset(
+    {
+        Resource.FLOWS,
+        Resource.EXECUTIONS,
+        Resource.TEMPLATES,
+        Resource.NAMESPACES,
+        Resource.KVSTORE,
+        Resource.SECRETS,
+        Resource.APPS,
+        Resource.APPEXECUTIONS,
+        Resource.TESTS,
+        Resource.ASSETS,
+    }
+)
+
+# Kestra's own spelling of each resource, where it differs from ours.
+KESTRA_NAMES = {
+    "USER": Resource.USERS,
+    "GROUP": Resource.GROUPS,
+    "ROLE": Resource.ROLES,
+    "BINDING": Resource.BINDINGS,
+    "FLOW": Resource.FLOWS,
+    "EXECUTION": Resource.EXECUTIONS,
+    "NAMESPACE": Resource.NAMESPACES,
+    "SECRET": Resource.SECRETS,
+    "AUDITLOG": Resource.AUDITLOGS,
+    "SETTING": Resource.SETTINGS,
+    "TEMPLATE": Resource.TEMPLATES,
+    "DASHBOARD": Resource.DASHBOARDS,
+    "BLUEPRINT": Resource.BLUEPRINTS,
+    "APP": Resource.APPS,
+    "APPEXECUTION": Resource.APPEXECUTIONS,
+    "TEST": Resource.TESTS,
+    "ASSET": Resource.ASSETS,
+    "SERVICE_ACCOUNT": Resource.SERVICE_ACCOUNTS,
+    "INVITATION": Resource.INVITATIONS,
+    "GROUP_MEMBERSHIP": Resource.GROUP_MEMBERSHIPS,
+}
+
 Permissions = dict[str, list[str]]
+
+
+@dataclass(frozen=True, order=True)
+class Permission:
+    """One resource:action pair, the unit every access decision is about."""
+
+    resource: Resource
+    action: Action
+
+    def __str__(self) -> str:
+        return f"{self.resource.value}:{self.action.value}"
+
+    @property
+    def namespaced(self) -> bool:
+        return self.resource in NAMESPACED_RESOURCES
+
+    @classmethod
+    def parse(cls, text: object) -> Permission:
+        """`FLOWS:UPDATE` (any case, Kestra's singular names accepted) → Permission; a
+        ValidationError that says what is wrong otherwise."""
+        if not isinstance(text, str) or text.count(":") != 1:
+            raise ValidationError(
+                f"A permission is written RESOURCE:ACTION, e.g. FLOWS:UPDATE (got {text!r}).",
+                code="invalid_permission",
+            )
+        resource_name, action_name = (part.strip().upper() for part in text.split(":"))
+        resource = resource_of(resource_name)
+        if action_name not in Action.values:
+            raise ValidationError(
+                f"Unknown action {action_name!r}: one of {', '.join(Action.values)}.",
+                code="unknown_action",
+            )
+        return cls(resource, Action(action_name))
+
+
+def resource_of(name: str) -> Resource:
+    """The resource called `name`, in our spelling or Kestra's."""
+    if name in Resource.values:
+        return Resource(name)
+    if name in KESTRA_NAMES:
+        return KESTRA_NAMES[name]
+    raise ValidationError(f"Unknown resource {name!r}.", code="unknown_resource")
 
 
 def normalise_permissions(raw: object) -> Permissions:
@@ -70,3 +175,8 @@ def permissions_from_pairs(pairs: Iterable[str]) -> Permissions:
         resource, _, action = pair.partition(":")
         grouped.setdefault(resource, []).append(action)
     return normalise_permissions(grouped)
+
+
+def every_permission() -> Permissions:
+    """Every action on every resource: what the Admin role grants."""
+    return {resource: list(Action.values) for resource in Resource.values}

@@ -15,6 +15,8 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from kestra_iam import piggyback
 from kestra_iam.models import ApiToken, AuthGeneration, Binding, ServiceAccount, Tenant
+from kestra_iam.permissions import Permission
+from kestra_iam.rbac.grants import Grant, Source, permissions_of, reasons_for
 from kestra_iam.services import api_token_authenticate, touch
 from kestra_iam.transactions import sqlstate
 from kestra_iam.triggers import GENERATION_CHANGED
@@ -33,7 +35,7 @@ class SCIMPrincipal:
     token: ApiToken
     service_account: ServiceAccount
     integration: ProvisioningIntegration
-    _grants: dict[str, set[str]] | None = field(default=None, repr=False)
+    _grants: list[Grant] | None = field(default=None, repr=False)
 
     is_authenticated = True
     is_anonymous = False
@@ -42,26 +44,32 @@ class SCIMPrincipal:
     def tenant(self) -> Tenant:
         return self.service_account.tenant
 
-    def grants(self) -> dict[str, set[str]]:
-        """The service account's permissions in its tenant, through its (namespace-less)
-        role bindings; read with the principal, which is cached only while no role or binding
-        has changed (see PrincipalCache), so a role edited in the admin applies at once.
+    def allows(self, permission: Permission) -> bool:
+        """Whether the service account's role bindings allow `permission` in its tenant —
+        decided by the same rule as every other access decision (`kestra_iam.rbac.grants`)."""
+        return bool(reasons_for(self.grants(), permission, ""))
+
+    def grants(self) -> list[Grant]:
+        """The service account's tenant-wide role bindings (what SCIM needs — users, groups,
+        bindings — belongs to the tenant, so a namespaced binding cannot grant it); read with
+        the principal, which is cached only while no role or binding has changed (see
+        PrincipalCache), so a role edited in the admin applies at once.
 
         The usual case — one binding — arrived with the token (see `grant_annotations`);
-        several bindings are read and merged here.
+        several bindings are read here.
         """
         if self._grants is None:
             if getattr(self.token, "binding_count", None) == 1:
-                permissions_list = [self.token.bound_permissions]
+                rows = [(self.token.bound_role_id, self.token.bound_role_name,
+                         self.token.bound_permissions)]  # fmt: skip
             else:
-                permissions_list = _bindings(self.service_account).values_list(
-                    "role__permissions", flat=True
+                rows = _bindings(self.service_account).values_list(
+                    "role_id", "role__name", "role__permissions"
                 )
-            grants: dict[str, set[str]] = {}
-            for permissions in permissions_list:
-                for resource, actions in (permissions or {}).items():
-                    grants.setdefault(resource, set()).update(actions)
-            self._grants = grants
+            self._grants = [
+                Grant(Source.DIRECT, role_id, name, permissions_of(permissions))
+                for role_id, name, permissions in rows
+            ]
         return self._grants
 
 
@@ -90,7 +98,14 @@ def grant_annotations() -> dict:
             .values("n")[:1],
             output_field=IntegerField(),
         ),
-        "bound_permissions": Subquery(bindings.order_by("pk").values("role__permissions")[:1]),
+        **{
+            name: Subquery(bindings.order_by("pk").values(column)[:1])
+            for name, column in (
+                ("bound_role_id", "role_id"),
+                ("bound_role_name", "role__name"),
+                ("bound_permissions", "role__permissions"),
+            )
+        },
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
-from kestra_iam.permissions import Action, Resource
+from kestra_iam.permissions import Action, Permission, Resource
 from provisioning.tenancy import tenancy_enabled
 
 
@@ -34,7 +34,7 @@ class HasSCIMProvisionerRole(BasePermission):
         if needed is None:
             return True
         resource, action = needed
-        if action.value in request.auth.grants().get(resource.value, set()):
+        if request.auth.allows(Permission(resource, action)):
             return True
         raise PermissionDenied(
             f"The integration's service account lacks the permission {resource.value}:"

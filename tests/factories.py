@@ -94,7 +94,8 @@ class ServiceAccountFactory(DjangoModelFactory):
 
 
 class BindingFactory(DjangoModelFactory):
-    """Binds a role to a user by default; pass `user=None, group=…` for another subject."""
+    """Binds a role to a user by default — giving the user access to the tenant first, which a
+    user binding needs; pass `user=None, group=…` for another subject."""
 
     class Meta:
         model = Binding
@@ -102,6 +103,12 @@ class BindingFactory(DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     role = factory.SubFactory(RoleFactory, tenant=factory.SelfAttribute("..tenant"))
     user = factory.SubFactory(UserFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        if kwargs.get("user") is not None:
+            TenantAccess.objects.get_or_create(tenant=kwargs["tenant"], user=kwargs["user"])
+        return super()._create(model_class, *args, **kwargs)
 
 
 class ApiTokenFactory(DjangoModelFactory):

@@ -18,7 +18,7 @@ from django.utils.timezone import now
 from kestra_iam.audit import EVENT_INSERT, AuditEntry
 from kestra_iam.compiled import CompiledInsert, insert_atomically, insert_together
 from kestra_iam.identifiers import parse_uuid
-from kestra_iam.models import Binding, Group, GroupMembership, Tenant, TenantAccess, User, UserValue
+from kestra_iam.models import Group, GroupMembership, Tenant, TenantAccess, User, UserValue
 from kestra_iam.ownership import is_administrator, may_write_profile, owner_tenant_subquery
 from kestra_iam.text import case_insensitive_key
 from kestra_iam.transactions import retry_once_on_conflict
@@ -339,8 +339,9 @@ def scim_user_delete(
 ) -> None:
     """DELETE /Users/{id}: remove the user's access to this tenant, not the user.
 
-    Its group memberships in the tenant go with the access (foreign key cascade) and its role
-    bindings in the tenant are removed; other tenants keep seeing the user. If this tenant
+    Its group memberships in the tenant go with the access (foreign key cascade), and so do its
+    role bindings in the tenant (a database trigger, whoever removes an access); other tenants
+    keep seeing the user. If this tenant
     owned the profile, ownership passes to the tenant with the oldest remaining access.
     """
     with write_transaction():
@@ -361,7 +362,6 @@ def scim_user_delete(
         Group.objects.filter(pk__in=locked_groups).update(
             version=F("version") + 1, updated_at=now()
         )
-        Binding.objects.filter(tenant=tenant, user_id=access.user_id).delete()
         access.delete()
         audit.record(resource_id=access.user_id)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework.exceptions import PermissionDenied
 
-from kestra_iam.permissions import Action
+from kestra_iam.permissions import Action, Permission
 from scim.conf import scim_settings
 from scim.exceptions import SCIMError
 from scim.resources import ADAPTERS
@@ -25,8 +25,9 @@ class RootSearchView(SCIMView):
         params = search_params(self.body())
         settings = scim_settings()
         query = parse_list_query(params, settings)
-        grants = request.auth.grants()
-        adapters = [a for a in ADAPTERS if Action.READ.value in grants.get(a.permission.value, ())]
+        adapters = [
+            a for a in ADAPTERS if request.auth.allows(Permission(a.permission, Action.READ))
+        ]
         if not adapters:
             raise PermissionDenied("The integration may read neither users nor groups.")
         totals = self.totals(adapters, query, settings)

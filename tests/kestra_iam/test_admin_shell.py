@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from kestra_iam.models import Role, User
+from kestra_iam.permissions import Action, Resource
 from tests.factories import (
     ApiTokenFactory,
     BindingFactory,
@@ -111,7 +112,8 @@ def test_role_permissions_are_a_resource_by_action_grid(admin_client, tenant):
     html = html.decode()
     grid = html[html.index('<table class="permission-grid">') :]
     grid = grid[: grid.index("</table>")]
-    assert grid.count('<th scope="row">') == 11 and grid.count('type="checkbox"') == 44
+    assert grid.count('<th scope="row">') == len(Resource)
+    assert grid.count('type="checkbox"') == len(Resource) * len(Action)
     assert '<th scope="col">Create</th><th scope="col">Read</th>' in grid
     assert (
         '<input type="checkbox" name="grants" value="USERS:READ" id="id_grants_users_read" '
