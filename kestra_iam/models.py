@@ -523,8 +523,9 @@ class Binding(models.Model):
         if (
             self.user_id
             and self.tenant_id
-            and not TenantAccess.objects.filter(tenant_id=self.tenant_id, user_id=self.user_id)
-            .exists()
+            and not TenantAccess.objects.filter(
+                tenant_id=self.tenant_id, user_id=self.user_id
+            ).exists()
         ):
             errors["user"] = "The user has no access to this tenant; provision it there first."
         if errors:

@@ -89,7 +89,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "kestra_iam",
+    "access",
     "provisioning",
     "scim",
     "observability",
@@ -205,12 +207,23 @@ SILENCED_SYSTEM_CHECKS = ["auth.E003"]
 # --- SCIM service ----------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    # Nothing outside the SCIM views uses DRF; these keep DRF's own defaults from adding
-    # session authentication or the browsable API anywhere.
+    # Only the SCIM views and the decision API use DRF, each with its own token authentication;
+    # these keep DRF's defaults from adding session authentication or the browsable API.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The decision API's OpenAPI document (access/schema.py); SCIM describes itself per RFC 7644.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kestra IAM — access decisions",
+    "DESCRIPTION": "Ask whether a user or service account may do something in a tenant, what "
+    "it holds, and where — with the bindings, groups or default role behind each answer.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["access.schema.only_the_access_api"],
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 

@@ -199,6 +199,36 @@ def other_scim(other_tenant, integration_factory) -> SCIMClient:
     return integration_factory(other_tenant, name="Other IdP")
 
 
+# --- the decision API ---------------------------------------------------------------------------
+
+
+def token_client(token: str):
+    """An APIClient sending `token` as a bearer token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def platform_token(tenant) -> str:
+    """The token of a service account allowed to ask (a role with BINDINGS:READ, bound
+    tenant-wide), as the platform would hold it."""
+    from kestra_iam.rbac.services import binding_create, role_create, service_account_create
+    from kestra_iam.services import api_token_issue
+
+    account = service_account_create(tenant=tenant, name="kestra-platform")
+    role = role_create(tenant=tenant, name="AccessReader", permissions={"BINDINGS": ["READ"]})
+    binding_create(tenant=tenant, role=role, service_account=account)
+    return api_token_issue(service_account=account).raw
+
+
+@pytest.fixture
+def platform(platform_token):
+    return token_client(platform_token)
+
+
 # --- no request may end in an unexpected error ----------------------------------------------------
 
 

@@ -147,8 +147,7 @@ MANAGED_ROLES = {
     "Launcher": (
         "Starts and follows executions of existing flows and apps.",
         _in_order(
-            {"FLOWS": READ, "NAMESPACES": READ, "APPS": READ, "EXECUTIONS": CR,
-             "APPEXECUTIONS": CR}
+            {"FLOWS": READ, "NAMESPACES": READ, "APPS": READ, "EXECUTIONS": CR, "APPEXECUTIONS": CR}
         ),  # fmt: skip
     ),
     "Viewer": (
@@ -176,26 +175,54 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunPython(tidy_bindings, migrations.RunPython.noop),
         migrations.AddField(
-            model_name='tenant',
-            name='default_role',
-            field=models.ForeignKey(blank=True, help_text='Every user with active access to this tenant holds this role, tenant-wide, without a binding.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='kestra_iam.role'),
+            model_name="tenant",
+            name="default_role",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Every user with active access to this tenant holds this role, tenant-wide, without a binding.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="kestra_iam.role",
+            ),
         ),
         migrations.AlterField(
-            model_name='binding',
-            name='namespace',
-            field=models.CharField(blank=True, default='', help_text='Limit the role to this namespace and every namespace below it (company.data covers company.data.etl). Empty: the whole tenant.', max_length=512, validators=[kestra_iam.namespaces.validate_namespace]),
+            model_name="binding",
+            name="namespace",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Limit the role to this namespace and every namespace below it (company.data covers company.data.etl). Empty: the whole tenant.",
+                max_length=512,
+                validators=[kestra_iam.namespaces.validate_namespace],
+            ),
         ),
         migrations.AddConstraint(
-            model_name='binding',
-            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('tenant', 'role', 'user', 'namespace'), name='binding_unique_per_user', violation_error_message='This subject already holds this role on this namespace.'),
+            model_name="binding",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user__isnull", False)),
+                fields=("tenant", "role", "user", "namespace"),
+                name="binding_unique_per_user",
+                violation_error_message="This subject already holds this role on this namespace.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='binding',
-            constraint=models.UniqueConstraint(condition=models.Q(('group__isnull', False)), fields=('tenant', 'role', 'group', 'namespace'), name='binding_unique_per_group', violation_error_message='This subject already holds this role on this namespace.'),
+            model_name="binding",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("group__isnull", False)),
+                fields=("tenant", "role", "group", "namespace"),
+                name="binding_unique_per_group",
+                violation_error_message="This subject already holds this role on this namespace.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='binding',
-            constraint=models.UniqueConstraint(condition=models.Q(('service_account__isnull', False)), fields=('tenant', 'role', 'service_account', 'namespace'), name='binding_unique_per_service_account', violation_error_message='This subject already holds this role on this namespace.'),
+            model_name="binding",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("service_account__isnull", False)),
+                fields=("tenant", "role", "service_account", "namespace"),
+                name="binding_unique_per_service_account",
+                violation_error_message="This subject already holds this role on this namespace.",
+            ),
         ),
         migrations.RunPython(create_triggers, drop_triggers),
         # Last: the role inserts queue foreign-key checks, after which PostgreSQL refuses to

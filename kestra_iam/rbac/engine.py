@@ -137,7 +137,9 @@ def subject_grants(*, tenant: Tenant, subject: SubjectRef) -> tuple[Subject, lis
     """A subject and all its grants in the tenant (none unless its access is active)."""
     resolved = resolve_subjects(tenant, [subject]).get(subject)
     if resolved is None:
-        raise UnknownSubject(f"There is no {subject}.", code="unknown_subject")
+        raise UnknownSubject(
+            f"There is no {subject.label} {subject.value!r}.", code="unknown_subject"
+        )
     if resolved.access is not AccessState.ACTIVE:
         return resolved, []
     return resolved, load_grants(tenant, [resolved])[resolved]

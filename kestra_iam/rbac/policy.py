@@ -53,9 +53,12 @@ class SubjectRef:
 
     KINDS = ("user_id", "user_name", "service_account")
 
+    @property
+    def label(self) -> str:
+        return "service account" if self.kind == "service_account" else "user"
+
     def __str__(self) -> str:
-        label = {"user_id": "user", "user_name": "user", "service_account": "service account"}
-        return f"{label[self.kind]} {self.value}"
+        return f"{self.label} {self.value}"
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ def binding_create(
     if role.tenant_id != tenant.pk:
         raise DomainError(f"Role {role.name!r} belongs to tenant {role.tenant_id!r}.")
     if not isinstance(subject, User) and subject.tenant_id != tenant.pk:
-        raise DomainError(f"{subject_label(subject)} belongs to tenant {subject.tenant_id!r}.")
+        raise DomainError(f"The {subject_label(subject)} belongs to tenant {subject.tenant_id!r}.")
     if user is not None and not TenantAccess.objects.filter(tenant=tenant, user=user).exists():
         raise DomainError(
             f"User {user.user_name!r} has no access to tenant {tenant.pk!r}: provision it there "
@@ -100,17 +100,17 @@ def binding_create(
             )
     except IntegrityError:
         raise DomainError(
-            f"{subject_label(subject)} already holds role {role.name!r}{where}."
+            f"The {subject_label(subject)} already holds role {role.name!r}{where}."
         ) from None
 
 
 def subject_label(subject: User | Group | ServiceAccount) -> str:
     """A binding's subject in words: `user ada@contoso.com`, `group Data Engineers`, …"""
     if isinstance(subject, User):
-        return f"User {subject.user_name}"
+        return f"user {subject.user_name}"
     if isinstance(subject, Group):
-        return f"Group {subject.display_name}"
-    return f"Service account {subject.name}"
+        return f"group {subject.display_name}"
+    return f"service account {subject.name}"
 
 
 def binding_delete(*, binding: Binding) -> Binding:
@@ -157,3 +157,18 @@ def tenant_named(tenant_id: str) -> Tenant:
     if tenant is None:
         raise DomainError(f"There is no tenant {tenant_id!r}.")
     return tenant
+
+
+def service_account_create(*, tenant: Tenant, name: str, description: str = "") -> ServiceAccount:
+    """A service account of the tenant (bind it a role, then issue it a token)."""
+    account = ServiceAccount(tenant=tenant, name=name, description=description)
+    try:
+        account.full_clean(exclude=["tenant"], validate_unique=False)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages)) from None
+    try:
+        with transaction.atomic():
+            account.save(force_insert=True)
+    except IntegrityError:
+        raise DomainError(f"Tenant {tenant.pk!r} already has a service account {name!r}.") from None
+    return account

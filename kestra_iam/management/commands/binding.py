@@ -1,0 +1,155 @@
+"""`manage.py binding create|list|delete`: give a role to a user, group or service account.
+
+    binding create --tenant T --role NAME (--user USERNAME | --group NAME |
+                   --service-account NAME) [--namespace N] [--json]
+    binding list --tenant T [--role NAME] [--user U | --group G | --service-account S] [--json]
+    binding delete --tenant T BINDING_ID [--json]
+
+A binding with a namespace grants the role there and in every namespace below it; without one,
+in the whole tenant. Writes are audited; errors are one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from django.core.management.base import CommandError, CommandParser
+
+from kestra_iam.management.audited import AuditedCommand
+from kestra_iam.models import Binding
+from kestra_iam.rbac.services import (
+    binding_create,
+    binding_delete,
+    group_named,
+    role_named,
+    service_account_named,
+    subject_label,
+    tenant_named,
+    user_named,
+)
+from kestra_iam.services import DomainError
+
+
+class Command(AuditedCommand):
+    help = "Create, list and delete role bindings."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(
+            dest="action", required=True, metavar="{create,list,delete}"
+        )
+        create = actions.add_parser("create", help="Give a role to a subject.")
+        create.add_argument("--tenant", required=True)
+        create.add_argument("--role", required=True, help="The role's name.")
+        self._subject(create, required=True)
+        create.add_argument("--namespace", default="", help="Limit it to this namespace and below.")
+        create.add_argument("--json", action="store_true")
+        listing = actions.add_parser("list", help="List bindings.")
+        listing.add_argument("--tenant", required=True)
+        listing.add_argument("--role", help="Only this role's.")
+        self._subject(listing, required=False)
+        listing.add_argument("--json", action="store_true")
+        delete = actions.add_parser("delete", help="Delete a binding (see list for its id).")
+        delete.add_argument("--tenant", required=True)
+        delete.add_argument("binding_id", type=int)
+        delete.add_argument("--json", action="store_true")
+
+    @staticmethod
+    def _subject(parser, *, required: bool) -> None:
+        who = parser.add_mutually_exclusive_group(required=required)
+        who.add_argument("--user", help="A user's userName (any case).")
+        who.add_argument("--group", help="A group's displayName (any case).")
+        who.add_argument("--service-account", help="A service account's name.")
+
+    def handle(self, *args, action: str, **options) -> None:
+        try:
+            tenant = tenant_named(options["tenant"])
+            if action == "list":
+                return self.do_list(tenant, options)
+            self.run_audited(
+                lambda: getattr(self, f"do_{action}")(tenant, options),
+                action=f"command.binding.{action}",
+                resource_type="binding",
+                tenant_id=lambda binding: binding.tenant_id,
+            )
+        except DomainError as exc:
+            raise CommandError(str(exc)) from None
+
+    def do_create(self, tenant, options: dict) -> Binding:
+        binding = binding_create(
+            tenant=tenant,
+            role=role_named(tenant, options["role"]),
+            namespace=options["namespace"],
+            **self._subject_of(tenant, options),
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(binding_as_dict(binding)))
+        else:
+            self.stdout.write(f"Binding {binding.pk}: {describe(binding)}.")
+        return binding
+
+    def do_delete(self, tenant, options: dict) -> SimpleNamespace:
+        binding = (
+            Binding.objects.for_tenant(tenant)
+            .select_related("role", "user", "group", "service_account")
+            .filter(pk=options["binding_id"])
+            .first()
+        )
+        if binding is None:
+            raise DomainError(f"Tenant {tenant.pk!r} has no binding {options['binding_id']}.")
+        summary = binding_as_dict(binding)
+        binding_delete(binding=binding)
+        if options["json"]:
+            self.stdout.write(json.dumps({**summary, "deleted": True}))
+        else:
+            self.stdout.write(f"Binding {summary['id']} deleted: {summary['text']}.")
+        return SimpleNamespace(pk=summary["id"], tenant_id=tenant.pk)
+
+    def do_list(self, tenant, options: dict) -> None:
+        bindings = Binding.objects.for_tenant(tenant).select_related(
+            "role", "user", "group", "service_account"
+        )
+        if options["role"]:
+            bindings = bindings.filter(role=role_named(tenant, options["role"]))
+        subject = self._subject_of(tenant, options) if self._names_subject(options) else {}
+        bindings = bindings.filter(**subject).order_by("role__name", "pk")
+        if options["json"]:
+            self.stdout.write(json.dumps([binding_as_dict(b) for b in bindings], indent=2))
+            return
+        for binding in bindings:
+            self.stdout.write(f"{binding.pk:>6}  {describe(binding)}")
+
+    @staticmethod
+    def _names_subject(options: dict) -> bool:
+        return any(options[name] for name in ("user", "group", "service_account"))
+
+    @staticmethod
+    def _subject_of(tenant, options: dict) -> dict:
+        if options["user"]:
+            return {"user": user_named(options["user"])}
+        if options["group"]:
+            return {"group": group_named(tenant, options["group"])}
+        return {"service_account": service_account_named(tenant, options["service_account"])}
+
+
+def describe(binding: Binding) -> str:
+    where = f"on namespace {binding.namespace}" if binding.namespace else "tenant-wide"
+    return f"role {binding.role.name} → {subject_label(binding.subject)}, {where}"
+
+
+def binding_as_dict(binding: Binding) -> dict:
+    subject = binding.subject
+    kind = "user" if binding.user_id else "group" if binding.group_id else "serviceAccount"
+    name = {
+        "user": lambda: subject.user_name,
+        "group": lambda: subject.display_name,
+        "serviceAccount": lambda: subject.name,
+    }[kind]()
+    return {
+        "id": binding.pk,
+        "tenant": binding.tenant_id,
+        "role": binding.role.name,
+        "subject": {"type": kind, "id": str(subject.pk), "name": name},
+        "namespace": binding.namespace or None,
+        "text": describe(binding),
+    }
