@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -54,7 +54,10 @@ def access_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, drf.APIException):
         return error(exc.status_code, exc.default_code, str(exc.detail))
     if isinstance(exc, DatabaseError):
-        logger.warning("Database unavailable while deciding access: %s", type(exc).__name__)
+        if isinstance(exc, OperationalError | InterfaceError):
+            logger.warning("Database unavailable while deciding access: %s", type(exc).__name__)
+        else:
+            logger.exception("Database error while deciding access")
         return error(
             503, "unavailable", "The IAM database is unavailable; retry shortly.",
             headers={"Retry-After": "5"},

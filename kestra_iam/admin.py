@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from kestra_iam.admin_access import effective_access_html, group_bindings_html, role_holders_html
 from kestra_iam.admin_audit import AuditEventAdmin
 from kestra_iam.admin_base import (
     AuditedAdminMixin,
@@ -41,9 +42,21 @@ admin.site.unregister(DjangoPermissionGroup)
 
 @admin.register(Tenant)
 class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "name", "user_count", "group_count", created)
+    list_display = ("id", "name", "default_role", "user_count", "group_count", created)
+    list_select_related = ("default_role",)
     search_fields = ("id", "name")
     readonly_fields = ("created_at",)
+
+    def get_fields(self, request, obj=None):
+        # A new tenant has no roles yet (it gets Kestra's managed roles when saved).
+        fields = ["id", "name", "default_role", "created_at"]
+        return fields if obj is not None else ["id", "name"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "default_role":
+            tenant_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = Role.objects.filter(tenant_id=tenant_id).order_by("name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         return (
@@ -113,13 +126,22 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     list_filter = ["accesses__tenant", DisabledInTenantFilter, "is_staff", "is_active"]
     search_fields = ("user_name", "display_name", "name_given_name", "name_family_name", "=id")
     ordering = ("user_name_key",)
-    readonly_fields = ("id", "profile_owner", "created_at", "updated_at", "last_login", "version")
+    readonly_fields = (
+        "id",
+        "profile_owner",
+        "effective_access",
+        "created_at",
+        "updated_at",
+        "last_login",
+        "version",
+    )
     autocomplete_fields = ("manager",)
     filter_horizontal = ("user_permissions",)
     inlines = (TenantAccessInline, UserValueInline)
     fieldsets = (
         (None, {"fields": ("id", "user_name", "password")}),
         ("Provisioning", {"fields": ("profile_owner", "site_managed")}),
+        ("Access", {"fields": ("effective_access",)}),
         (
             "Profile",
             {
@@ -180,6 +202,11 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         """Who may write this user's profile over SCIM (see kestra_iam.ownership)."""
         return str(profile_owner(user)) if user.pk else "—"
 
+    @admin.display(description="effective permissions")
+    def effective_access(self, user: User) -> str:
+        """Per tenant, by namespace, and where each permission comes from."""
+        return effective_access_html(user)
+
     @admin.display(description="access per tenant")
     def access_states(self, user: User) -> str:
         """Each tenant the user is in, and whether its identity provider disabled it there."""
@@ -209,13 +236,14 @@ class GroupAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     list_filter = ("tenant",)
     list_select_related = ("tenant",)
     search_fields = ("display_name", "external_id", "=id")
-    readonly_fields = ("id", "members_link", "created_at", "updated_at", "version")
+    readonly_fields = ("id", "members_link", "role_bindings", "created_at", "updated_at", "version")
     fields = (
         "id",
         "tenant",
         "display_name",
         "external_id",
         "members_link",
+        "role_bindings",
         "created_at",
         "updated_at",
         "version",
@@ -227,6 +255,10 @@ class GroupAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     @admin.display(description="members", ordering="member_count")
     def member_count(self, group: Group) -> int:
         return group.member_count
+
+    @admin.display(description="roles")
+    def role_bindings(self, group: Group) -> str:
+        return group_bindings_html(group)
 
     @admin.display(description="members")
     def members_link(self, group: Group) -> str:
@@ -288,8 +320,12 @@ class RoleAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     list_display = ("name", "tenant", "permission_summary", "binding_count", "updated_at")
     list_filter = ("tenant",)
     search_fields = ("name", "description")
-    readonly_fields = ("created_at", "updated_at")
-    fields = ("tenant", "name", "description", "grants", "created_at", "updated_at")
+    readonly_fields = ("holders", "created_at", "updated_at")
+    fields = ("tenant", "name", "description", "grants", "holders", "created_at", "updated_at")
+
+    @admin.display(description="held by")
+    def holders(self, role: Role) -> str:
+        return role_holders_html(role)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(binding_count=Count("bindings"))

@@ -60,6 +60,7 @@ class KestraAdminSite(admin.AdminSite):
     def get_urls(self):
         return [
             path("section/<slug:slug>/", self.admin_view(self.section_view), name="section"),
+            path("access/check/", self.admin_view(self.access_check_view), name="access_check"),
             *super().get_urls(),
         ]
 
@@ -88,6 +89,8 @@ class KestraAdminSite(admin.AdminSite):
                     model = by_key[key][1]
                     models.append({**model, "name": dict(section.labels).get(key, model["name"])})
                     placed.add(key)
+            if models and section.slug == "iam":
+                models.append(self._check_access_entry())
             if models:
                 sections.append(self._section_dict(section, models))
         for app in apps:
@@ -97,6 +100,12 @@ class KestraAdminSite(admin.AdminSite):
             if rest:
                 sections.append({**app, "models": rest})
         return sections
+
+    def access_check_view(self, request: HttpRequest) -> TemplateResponse:
+        from kestra_iam.admin_access import access_check_view  # the admin's models load first
+
+        request.current_app = self.name
+        return access_check_view(request)
 
     def section_view(self, request: HttpRequest, slug: str) -> TemplateResponse:
         app_list = [a for a in self.get_app_list(request) if a.get("section") == slug]
@@ -111,6 +120,17 @@ class KestraAdminSite(admin.AdminSite):
         }
         request.current_app = self.name
         return TemplateResponse(request, "admin/app_index.html", context)
+
+    def _check_access_entry(self) -> dict:
+        """The "Check access" page, listed with the IAM models (it has no model of its own)."""
+        return {
+            "name": "Check access",
+            "object_name": "CheckAccess",
+            "admin_url": reverse(f"{self.name}:access_check"),
+            "add_url": None,
+            "view_only": True,
+            "perms": {"view": True},
+        }
 
     def _section_dict(self, section: Section, models: list[dict]) -> dict:
         return {

@@ -133,20 +133,27 @@ class UnknownSubject(ValidationError):
     """The subject a question names does not exist (in this tenant, for a service account)."""
 
 
-def subject_grants(*, tenant: Tenant, subject: SubjectRef) -> tuple[Subject, list[Grant]]:
-    """A subject and all its grants in the tenant (none unless its access is active)."""
+def subject_grants(
+    *, tenant: Tenant, subject: SubjectRef, as_if_active: bool = False
+) -> tuple[Subject, list[Grant]]:
+    """A subject and all its grants in the tenant: none unless its access is active — or, with
+    `as_if_active`, those a disabled access would hold again once re-enabled."""
     resolved = resolve_subjects(tenant, [subject]).get(subject)
     if resolved is None:
         raise UnknownSubject(
             f"There is no {subject.label} {subject.value!r}.", code="unknown_subject"
         )
-    if resolved.access is not AccessState.ACTIVE:
+    if resolved.access is AccessState.NONE or (
+        resolved.access is AccessState.DISABLED and not as_if_active
+    ):
         return resolved, []
-    return resolved, load_grants(tenant, [resolved])[resolved]
+    return resolved, load_grants(tenant, [resolved], as_if_active=as_if_active)[resolved]
 
 
-def subject_permissions(*, tenant: Tenant, subject: SubjectRef) -> SubjectPermissions:
-    resolved, grants = subject_grants(tenant=tenant, subject=subject)
+def subject_permissions(
+    *, tenant: Tenant, subject: SubjectRef, as_if_active: bool = False
+) -> SubjectPermissions:
+    resolved, grants = subject_grants(tenant=tenant, subject=subject, as_if_active=as_if_active)
     return SubjectPermissions(resolved, tuple(effective_permissions(grants)))
 
 

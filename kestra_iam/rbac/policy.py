@@ -132,11 +132,16 @@ COLUMNS = (
 
 
 def load_grants(
-    tenant: Tenant, subjects: Iterable[Subject], *, namespaces: Iterable[str] | None = None
+    tenant: Tenant,
+    subjects: Iterable[Subject],
+    *,
+    namespaces: Iterable[str] | None = None,
+    as_if_active: bool = False,
 ) -> dict[Subject, list[Grant]]:
     """Every grant of each subject in the tenant, in one query. With `namespaces`, only the
     grants whose scope covers one of them (or the whole tenant). A user without active access
-    has no grants, whatever its bindings say."""
+    has no grants, whatever its bindings say — unless `as_if_active`, which the admin uses to
+    show, greyed, what a disabled user would hold again if re-enabled."""
     subjects = list(subjects)
     grants: dict[Subject, list[Grant]] = {subject: [] for subject in subjects}
     users = {s.pk: s for s in subjects if s.kind is SubjectKind.USER}
@@ -146,7 +151,7 @@ def load_grants(
     if namespaces is not None:
         scopes = sorted({scope for ns in namespaces for scope in scopes_covering(ns)})
     if users:
-        parts += _user_parts(tenant.pk, list(users), scopes)
+        parts += _user_parts(tenant.pk, list(users), scopes, as_if_active=as_if_active)
     if accounts:
         parts.append(_account_part(tenant.pk, list(accounts), scopes))
     if not parts:
@@ -182,12 +187,15 @@ def role_permissions(stored: str) -> frozenset[Permission]:
         return frozenset()
 
 
-def _active_access(tenant_id: str, user_ref: str):
-    return Exists(
-        TenantAccess.objects.filter(tenant_id=tenant_id, user_id=OuterRef(user_ref)).exclude(
-            active=False
-        )
-    )
+def _access(tenant_id: str, user_ref: str, *, as_if_active: bool):
+    accesses = TenantAccess.objects.filter(tenant_id=tenant_id, user_id=OuterRef(user_ref))
+    return Exists(accesses if as_if_active else accesses.exclude(active=False))
+
+
+def _null(field):
+    """A typed NULL: PostgreSQL resolves a UNION's column types branch by branch, and an
+    untyped NULL in the first ones becomes text, which an integer or uuid then cannot join."""
+    return Cast(V(None), field)
 
 
 def _role_columns(prefix: str) -> dict:
@@ -198,21 +206,25 @@ def _role_columns(prefix: str) -> dict:
     }
 
 
-def _user_parts(tenant_id: str, user_ids: list, scopes: list[str] | None) -> list:
+def _user_parts(
+    tenant_id: str, user_ids: list, scopes: list[str] | None, *, as_if_active: bool
+) -> list:
+    active = Q() if as_if_active else ~Q(active=False)
+    access_active = Q() if as_if_active else ~Q(access__active=False)
     in_scope = {} if scopes is None else {"namespace__in": scopes}
     direct = (
         Binding.objects.filter(
             tenant_id=tenant_id, user_id__in=user_ids, role__tenant_id=tenant_id, **in_scope
         )
-        .filter(_active_access(tenant_id, "user_id"))
+        .filter(_access(tenant_id, "user_id", as_if_active=as_if_active))
         .annotate(
             g_source=V(Source.DIRECT.value, CharField()),
             g_user_id=Cast("user_id", UUIDField()),
-            g_account_id=V(None, IntegerField()),
+            g_account_id=_null(IntegerField()),
             g_binding_id=Cast("pk", IntegerField()),
             g_scope=Cast("namespace", CharField()),
             **_role_columns(""),
-            g_group_id=V(None, UUIDField()),
+            g_group_id=_null(UUIDField()),
             g_group_name=V("", CharField()),
         )
     )
@@ -226,11 +238,11 @@ def _user_parts(tenant_id: str, user_ids: list, scopes: list[str] | None) -> lis
             group__bindings__role__tenant_id=tenant_id,
             **group_scope,
         )
-        .exclude(access__active=False)
+        .filter(access_active)
         .annotate(
             g_source=V(Source.GROUP.value, CharField()),
             g_user_id=Cast("access__user_id", UUIDField()),
-            g_account_id=V(None, IntegerField()),
+            g_account_id=_null(IntegerField()),
             g_binding_id=Cast("group__bindings__pk", IntegerField()),
             g_scope=Cast("group__bindings__namespace", CharField()),
             **_role_columns("group__bindings__"),
@@ -245,15 +257,15 @@ def _user_parts(tenant_id: str, user_ids: list, scopes: list[str] | None) -> lis
             tenant__default_role__isnull=False,
             tenant__default_role__tenant_id=tenant_id,
         )
-        .exclude(active=False)
+        .filter(active)
         .annotate(
             g_source=V(Source.DEFAULT_ROLE.value, CharField()),
             g_user_id=Cast("user_id", UUIDField()),
-            g_account_id=V(None, IntegerField()),
-            g_binding_id=V(None, IntegerField()),
+            g_account_id=_null(IntegerField()),
+            g_binding_id=_null(IntegerField()),
             g_scope=V("", CharField()),
             **_role_columns("tenant__default_"),
-            g_group_id=V(None, UUIDField()),
+            g_group_id=_null(UUIDField()),
             g_group_name=V("", CharField()),
         )
     )
@@ -270,12 +282,12 @@ def _account_part(tenant_id: str, account_ids: list, scopes: list[str] | None):
             **in_scope,
         ).annotate(
             g_source=V(Source.DIRECT.value, CharField()),
-            g_user_id=V(None, UUIDField()),
+            g_user_id=_null(UUIDField()),
             g_account_id=Cast("service_account_id", IntegerField()),
             g_binding_id=Cast("pk", IntegerField()),
             g_scope=Cast("namespace", CharField()),
             **_role_columns(""),
-            g_group_id=V(None, UUIDField()),
+            g_group_id=_null(UUIDField()),
             g_group_name=V("", CharField()),
         )
     )
