@@ -78,11 +78,15 @@ class Result:
         }
 
 
+SCIM_JSON = "application/scim+json; charset=utf-8"
+
+
 class Client:
     """One keep-alive connection with Entra-like headers (token, JSON body, nothing else)."""
 
-    def __init__(self, host: str, port: int, token: str) -> None:
+    def __init__(self, host: str, port: int, token: str, content_type: str = SCIM_JSON) -> None:
         self.host, self.port, self.token = host, port, token
+        self.content_type = content_type
         self.connection: http.client.HTTPConnection | None = None
 
     def send(self, method: str, path: str, body: object = None) -> tuple[int, bytes, int]:
@@ -93,7 +97,7 @@ class Client:
             payload = None
             if body is not None:
                 payload = json.dumps(body).encode()
-                headers["Content-Type"] = "application/scim+json; charset=utf-8"
+                headers["Content-Type"] = self.content_type
             try:
                 self.connection.request(method, path, payload, headers)
                 response = self.connection.getresponse()
@@ -123,6 +127,7 @@ def run(
     duration: float | None = None,
     rate_per_worker: float | None = None,
     on_response: Callable[[int, int, int, bytes], None] | None = None,
+    content_type: str = SCIM_JSON,
 ) -> Result:
     """Run `concurrency` workers; worker w sends make_request(w, i) for i = 0, 1, …
 
@@ -142,7 +147,7 @@ def run(
             failures.append(exc)
 
     def work(w: int) -> None:
-        client = Client(host, port, token_for(w))
+        client = Client(host, port, token_for(w), content_type)
         samples = []
         start = time.perf_counter()
         i = 0

@@ -81,6 +81,15 @@ TARGETS = [
     ("7 10 tenants: the offered 250 rps served (>= 247.5 rps), p99 < 500 ms",
      lambda r, n, x: r[MIX_TEN]["rps"] >= 247.5 and r[MIX_TEN]["p99_ms"] < 500),
     ("7 zero errors", lambda r, n, x: r[MIX_ONE]["errors"] == 0 and r[MIX_TEN]["errors"] == 0),
+    ("access: batch of 100 checks p95 < 25 ms (c=4 and c=8)",
+     lambda r, n, x: max(r[f"decision API: batch of 100, c={c}"]["p95_ms"] for c in (4, 8)) < 25),
+    ("access: in process at least pycasbin's rate (one check at a time)",
+     lambda r, n, x: n["in process: engine / pycasbin decisions/s (one check at a time)"] >= 1),
+    ("access: same decisions as pycasbin",
+     lambda r, n, x: n["engine and pycasbin: decisions compared"] > 0
+     and n["engine and pycasbin: decisions that differ"] == 0),
+    ("access: no stale answer after a binding change",
+     lambda r, n, x: n["decision API: stale answers after a binding change (of 60)"] == 0),
     ("ops: metrics cost <= 5 % server CPU per request",
      lambda r, n, x: all(v <= 5 for k, v in n.items() if k.startswith("metrics on: extra"))),
 ]  # fmt: skip

@@ -11,6 +11,10 @@
 4. What metrics and JSON request logs cost per request (`benchmarks.operations`).
 5. 101,000 users seeded in bulk, then the scale scenarios (`benchmarks.scale`).
 6. The admin console's reads on 1,000,000 audit events (`benchmarks.console`).
+7. Access decisions on 100,000 users, 1,000 groups and 10,000 bindings, over HTTP and in
+   process, against pycasbin on the same policy (`benchmarks.access`).
+
+`--quick`, `--observability`, `--console` and `--access` run a part only.
 
 Benchmarks are not tests: nothing here fails on a missed target; the report says which are met.
 """
@@ -23,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks import compare, console, fresh, operations, scale
+from benchmarks import access, compare, console, fresh, operations, scale
 from benchmarks.endpoints import Endpoint
 from benchmarks.report import PEER, PROJECT, report
 from benchmarks.servers import CORES, ROOT, WORKERS, Server, log, recreate_database, sibling_url
@@ -98,6 +102,9 @@ def main() -> None:
         if "--console" in sys.argv:  # only the admin console on a million audit rows
             plans["console activity"] = console.console_at_scale(results, notes)
             return report(results, notes, plans, time.time() - started)
+        if "--access" in sys.argv:  # only access decisions
+            access.access_at_scale(server, results, notes)
+            return report(results, notes, plans, time.time() - started)
         peer = start_peer(env)
         compare.compare(project_endpoint(server, "compare"), peer, results, notes)
         peer.server.stop()
@@ -114,6 +121,7 @@ def main() -> None:
         notes["peak server RSS (MB)"] = server.peak_rss_mb()
         plans["100,000 users"] = explain_at_scale()
         plans["console activity"] = console.console_at_scale(results, notes)
+        access.access_at_scale(server, results, notes)
     finally:
         server.stop()
         if peer is not None:

@@ -11,6 +11,7 @@ database as it is now (`kestra_iam.rbac.policy`) by the one rule (`kestra_iam.rb
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -102,7 +103,11 @@ def check_access(*, tenant: Tenant, checks: Sequence[Check]) -> list[Decision]:
         raise ValidationError(f"At most {MAX_CHECKS} checks per request.", code="too_many")
     subjects = resolve_subjects(tenant, (check.subject for check in checks))
     askable = {s for s in subjects.values() if s.access is AccessState.ACTIVE}
-    grants = load_grants(tenant, askable, namespaces={c.namespace for c in checks})
+    asked = defaultdict(set)
+    for check in checks:
+        if (subject := subjects.get(check.subject)) in askable:
+            asked[subject].add(check.namespace)
+    grants = load_grants(tenant, askable, namespaces=asked)
     return [_decide(check, subjects.get(check.subject), grants) for check in checks]
 
 

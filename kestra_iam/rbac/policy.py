@@ -6,10 +6,11 @@ or any other — with no cache to invalidate. What keeps that cheap: subjects ar
 query, and all grants of every subject of a batch arrive in one more, a UNION of the four ways
 a role reaches a subject (its own bindings, its groups' bindings, the tenant's default role,
 a service account's bindings), each filtered on indexed columns. When the namespaces asked
-about are known, only bindings whose scope could cover one of them are read (`''` and each
-ancestor, an exact-match list), so a user in fifty groups costs the rows that matter, not all
-of its bindings. Only the parsing of a role's stored permissions is remembered, keyed by their
-text, which cannot go stale.
+about each subject are known, only that subject's bindings whose scope could cover one of them
+are read (`''` and each ancestor, an exact-match list): a user in fifty groups costs the rows
+that decide its own checks, not all of its bindings, nor those covering another subject's
+checks in the same batch. Only the parsing of a role's stored permissions is remembered, keyed
+by their text, which cannot go stale.
 """
 
 from __future__ import annotations
@@ -17,14 +18,26 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from django.db.models import CharField, Exists, IntegerField, OuterRef, Q, TextField, UUIDField
+from django.db import connection
+from django.db.models import (
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    TextField,
+    UUIDField,
+)
 from django.db.models import Value as V
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Concat
 
+from kestra_iam.any_of import AnyOf, ListOf
+from kestra_iam.compiled import CompiledQuery
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Binding, GroupMembership, ServiceAccount, Tenant, TenantAccess, User
 from kestra_iam.namespaces import scopes_covering
@@ -78,16 +91,8 @@ def resolve_subjects(tenant: Tenant, refs: Iterable[SubjectRef]) -> dict[Subject
     ids = {ref: parse_uuid(ref.value) for ref in refs if ref.kind == "user_id"}
     keys = {ref: case_insensitive_key(ref.value) for ref in refs if ref.kind == "user_name"}
     if ids or keys:
-        access = TenantAccess.objects.filter(tenant_id=tenant.pk, user_id=OuterRef("pk"))
-        rows = (
-            User.objects.filter(
-                Q(pk__in=[pk for pk in ids.values() if pk]) | Q(user_name_key__in=keys.values())
-            )
-            .annotate(
-                has_access=Exists(access),
-                disabled=Exists(access.filter(active=False)),
-            )
-            .values_list("pk", "user_name", "user_name_key", "has_access", "disabled")
+        rows = _users_query().rows(
+            tenant.pk, [pk for pk in ids.values() if pk], list(keys.values())
         )
         by_id, by_key = {}, {}
         for pk, name, key, has_access, disabled in rows:
@@ -116,6 +121,22 @@ def resolve_subjects(tenant: Tenant, refs: Iterable[SubjectRef]) -> dict[Subject
     return found
 
 
+@functools.cache
+def _users_query() -> CompiledQuery:
+    """Users by id or userName key, with the state of their access to the tenant."""
+
+    def build(tenant_id, ids, keys):
+        access = TenantAccess.objects.filter(tenant_id=tenant_id, user_id=OuterRef("pk"))
+        return (
+            User.objects.filter(Q(AnyOf(F("pk"), ids)) | Q(AnyOf(F("user_name_key"), keys)))
+            .annotate(has_access=Exists(access), disabled=Exists(access.filter(active=False)))
+            .values_list("pk", "user_name", "user_name_key", "has_access", "disabled")
+        )
+
+    key = User._meta.get_field("user_name_key")
+    return CompiledQuery(build, [Tenant._meta.pk, ListOf(User._meta.pk), ListOf(key)])
+
+
 # The columns every part of the grants UNION returns, in this order.
 COLUMNS = (
     "source",
@@ -135,34 +156,99 @@ def load_grants(
     tenant: Tenant,
     subjects: Iterable[Subject],
     *,
-    namespaces: Iterable[str] | None = None,
+    namespaces: Mapping[Subject, Iterable[str]] | None = None,
     as_if_active: bool = False,
 ) -> dict[Subject, list[Grant]]:
-    """Every grant of each subject in the tenant, in one query. With `namespaces`, only the
-    grants whose scope covers one of them (or the whole tenant). A user without active access
-    has no grants, whatever its bindings say — unless `as_if_active`, which the admin uses to
-    show, greyed, what a disabled user would hold again if re-enabled."""
+    """Every grant of each subject in the tenant, in one query. With `namespaces` (the
+    namespaces asked about each subject), only the grants whose scope covers one of that
+    subject's namespaces (or the whole tenant). A user without active access has no grants,
+    whatever its bindings say — unless `as_if_active`, which the admin uses to show, greyed,
+    what a disabled user would hold again if re-enabled."""
     subjects = list(subjects)
     grants: dict[Subject, list[Grant]] = {subject: [] for subject in subjects}
     users = {s.pk: s for s in subjects if s.kind is SubjectKind.USER}
     accounts = {s.pk: s for s in subjects if s.kind is SubjectKind.SERVICE_ACCOUNT}
-    parts = []
-    scopes = None
-    if namespaces is not None:
-        scopes = sorted({scope for ns in namespaces for scope in scopes_covering(ns)})
-    if users:
-        parts += _user_parts(tenant.pk, list(users), scopes, as_if_active=as_if_active)
-    if accounts:
-        parts.append(_account_part(tenant.pk, list(accounts), scopes))
-    if not parts:
+    if not subjects:
         return grants
-    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    for row in query:
+    scoped = namespaces is not None
+    values: list = [tenant.pk]
+    if scoped:
+        values.append(sorted({s for asked in namespaces.values() for s in _scopes_of(asked)}))
+    for model, pks in ((User, users), (ServiceAccount, accounts)):
+        if pks:
+            values.append(list(pks))
+            if scoped:
+                values.append(_scope_keys(model, pks, namespaces))
+    query = _grants_query(bool(users), bool(accounts), scoped, as_if_active)
+    for row in query.rows(*values):
         values = dict(zip(COLUMNS, row, strict=True))
         subject = users.get(values["user_id"]) if values["user_id"] else None
         subject = subject or accounts[values["account_id"]]
         grants[subject].append(_grant(values))
     return grants
+
+
+def _scope_keys(model, subjects: Mapping, namespaces: Mapping) -> list[str]:
+    """`<pk>/<scope>` for each subject and each scope whose bindings can decide one of the
+    namespaces asked about it (`''` and each ancestor: `a.b` → `a.b`, `a`, the whole tenant).
+
+    One text key per pair lets the query keep only each subject's own scopes, not every scope
+    of the batch, in a single list comparison. A namespace never holds a `/`; the pk is written
+    as the database writes it as text (a native uuid on PostgreSQL, 32 hex digits on SQLite)."""
+    as_text = model._meta.pk.get_db_prep_value
+    return [
+        f"{as_text(pk, connection)}/{scope}"
+        for pk, subject in subjects.items()
+        for scope in _scopes_of(namespaces[subject])
+    ]
+
+
+def _scopes_of(namespaces: Iterable[str]) -> set[str]:
+    return {scope for namespace in namespaces for scope in scopes_covering(namespace)}
+
+
+@functools.cache
+def _grants_query(users: bool, accounts: bool, scoped: bool, as_if_active: bool) -> CompiledQuery:
+    """The UNION for one shape of question, compiled once per process: the subjects and their
+    scope keys are lists passed as one parameter each (`AnyOf`), so any batch size runs the
+    same statement."""
+    fields = [Tenant._meta.pk, *([ListOf(Binding._meta.get_field("namespace"))] if scoped else [])]
+    for model, wanted in ((User, users), (ServiceAccount, accounts)):
+        if wanted:
+            fields += [ListOf(model._meta.pk), *([ListOf(TextField())] if scoped else [])]
+
+    def build(tenant_id, *lists):
+        lists = list(lists)
+        scopes = lists.pop(0) if scoped else None
+        parts = []
+        if users:
+            pks, keys = lists.pop(0), lists.pop(0) if scoped else None
+            parts += _user_parts(tenant_id, pks, (scopes, keys), as_if_active=as_if_active)
+        if accounts:
+            pks, keys = lists.pop(0), lists.pop(0) if scoped else None
+            parts.append(_account_part(tenant_id, pks, (scopes, keys)))
+        return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+    return CompiledQuery(build, fields)
+
+
+def _of_subjects(queryset, subject: str, namespace: str, pks, asked: tuple):
+    """The rows of these subjects (`subject` holds the pk) and, when `asked` holds the batch's
+    scopes and the scope keys, only those whose `namespace` is one of the scopes of that row's
+    own subject. The pk list and the batch's scopes stay conditions of their own: the subject
+    index drives the query, and a binding in no scope of the batch is dropped before any key
+    is built.
+
+    The namespace is compared through aliases: an alias reuses the query's join to the
+    bindings, where a filter() of its own on a multi-valued relation would join them again."""
+    queryset = queryset.filter(AnyOf(F(subject), pks))
+    scopes, keys = asked
+    if keys is None:
+        return queryset
+    return queryset.alias(
+        asked_scope=F(namespace),
+        asked_key=Concat(Cast(subject, TextField()), V("/"), namespace, output_field=TextField()),
+    ).filter(AnyOf(F("asked_scope"), scopes), AnyOf(F("asked_key"), keys))
 
 
 def _grant(values: dict) -> Grant:
@@ -206,15 +292,16 @@ def _role_columns(prefix: str) -> dict:
     }
 
 
-def _user_parts(
-    tenant_id: str, user_ids: list, scopes: list[str] | None, *, as_if_active: bool
-) -> list:
+def _user_parts(tenant_id: str, user_ids, asked: tuple, *, as_if_active: bool) -> list:
     active = Q() if as_if_active else ~Q(active=False)
     access_active = Q() if as_if_active else ~Q(access__active=False)
-    in_scope = {} if scopes is None else {"namespace__in": scopes}
     direct = (
-        Binding.objects.filter(
-            tenant_id=tenant_id, user_id__in=user_ids, role__tenant_id=tenant_id, **in_scope
+        _of_subjects(
+            Binding.objects.filter(tenant_id=tenant_id, role__tenant_id=tenant_id),
+            "user_id",
+            "namespace",
+            user_ids,
+            asked,
         )
         .filter(_access(tenant_id, "user_id", as_if_active=as_if_active))
         .annotate(
@@ -228,15 +315,18 @@ def _user_parts(
             g_group_name=V("", CharField()),
         )
     )
-    group_scope = {} if scopes is None else {"group__bindings__namespace__in": scopes}
     through_groups = (
-        GroupMembership.objects.filter(
-            access__tenant_id=tenant_id,
-            access__user_id__in=user_ids,
-            group__tenant_id=tenant_id,
-            group__bindings__tenant_id=tenant_id,
-            group__bindings__role__tenant_id=tenant_id,
-            **group_scope,
+        _of_subjects(
+            GroupMembership.objects.filter(
+                access__tenant_id=tenant_id,
+                group__tenant_id=tenant_id,
+                group__bindings__tenant_id=tenant_id,
+                group__bindings__role__tenant_id=tenant_id,
+            ),
+            "access__user_id",
+            "group__bindings__namespace",
+            user_ids,
+            asked,
         )
         .filter(access_active)
         .annotate(
@@ -252,8 +342,8 @@ def _user_parts(
     )
     default_role = (
         TenantAccess.objects.filter(
+            AnyOf(F("user_id"), user_ids),
             tenant_id=tenant_id,
-            user_id__in=user_ids,
             tenant__default_role__isnull=False,
             tenant__default_role__tenant_id=tenant_id,
         )
@@ -272,14 +362,14 @@ def _user_parts(
     return [_columns(direct), _columns(through_groups), _columns(default_role)]
 
 
-def _account_part(tenant_id: str, account_ids: list, scopes: list[str] | None):
-    in_scope = {} if scopes is None else {"namespace__in": scopes}
+def _account_part(tenant_id: str, account_ids, asked: tuple):
     return _columns(
-        Binding.objects.filter(
-            tenant_id=tenant_id,
-            service_account_id__in=account_ids,
-            role__tenant_id=tenant_id,
-            **in_scope,
+        _of_subjects(
+            Binding.objects.filter(tenant_id=tenant_id, role__tenant_id=tenant_id),
+            "service_account_id",
+            "namespace",
+            account_ids,
+            asked,
         ).annotate(
             g_source=V(Source.DIRECT.value, CharField()),
             g_user_id=_null(UUIDField()),

@@ -205,6 +205,22 @@ def test_the_engine_agrees_with_brute_force(data):
                             _under(namespace, root) for root in where.holding.namespaces
                         )
                         assert covered == expected, context
+            # A batch where each user asks about one namespace only, another than its
+            # neighbours: the grants read for one subject must never be cut to the scopes
+            # another subject asked about.
+            staggered = [
+                Check(SubjectRef("user_id", str(user.pk)), permission, where[index % len(where)])
+                for index, user in enumerate(users)
+                for permission in PERMISSIONS
+                for where in [askable(permission)]
+            ]
+            for decision in check_access(tenant=tenant, checks=staggered):
+                user = next(u for u in users if str(u.pk) == decision.check.subject.value)
+                expected = reference(
+                    reference_scopes(tenant.pk, user), decision.check.permission,
+                    decision.check.namespace,
+                )  # fmt: skip
+                assert decision.allowed == expected, (tenant.pk, user.user_name, decision.check)
         transaction.set_rollback(True)
 
 
