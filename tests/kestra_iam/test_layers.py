@@ -1,7 +1,8 @@
 """Layers point one way: observability (health, metrics, request logs) knows none of the apps,
-the domain (kestra_iam) knows neither provisioning nor scim, and provisioning does not know
-scim. The project's own wiring (settings, urls, wsgi, gunicorn) sits
-on top and may import anything; so may migrations, whose history is frozen."""
+the domain (kestra_iam) knows neither provisioning, scim nor the decision API (access),
+provisioning knows neither scim nor access, and scim and access, two APIs over the domain, do
+not know each other. The project's own wiring (settings, urls, wsgi, gunicorn) sits on top and
+may import anything; so may migrations, whose history is frozen."""
 
 import ast
 from pathlib import Path
@@ -11,9 +12,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_WIRING = {"settings.py", "urls.py", "wsgi.py", "asgi.py", "gunicorn_conf.py"}
 FORBIDDEN = {
-    "observability": ("kestra_iam", "provisioning", "scim"),
-    "kestra_iam": ("provisioning", "scim"),
-    "provisioning": ("scim",),
+    "observability": ("kestra_iam", "provisioning", "scim", "access"),
+    "kestra_iam": ("provisioning", "scim", "access"),
+    "provisioning": ("scim", "access"),
+    "scim": ("access",),
+    "access": ("scim", "provisioning"),
 }
 
 
