@@ -59,9 +59,23 @@ def ensure(*, url: str, path: Path | None = None) -> dict[str, str]:
     values["KESTRA_URL"] = url
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by `make run` for this checkout only: never used by a deployment.\n"
-    path.write_text(header + "".join(f"{name}={value}\n" for name, value in values.items()))
-    path.chmod(0o600)
+    _write_private(path, header + "".join(f"{name}={value}\n" for name, value in values.items()))
     return values
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write the file readable by its owner only from its first byte: created 0600 (whatever
+    the umask) beside the target, then renamed over it. Writing it first and restricting it
+    after left a window in which another local user could read the secrets."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def main() -> None:
