@@ -20,7 +20,7 @@ from django.utils.timezone import now
 from kestra_iam.namespaces import validate_namespace
 from kestra_iam.permissions import normalise_permissions
 from kestra_iam.querysets import TenantScopedQuerySet
-from kestra_iam.text import case_insensitive_key
+from kestra_iam.text import case_insensitive_key, validate_identifier
 from kestra_iam.tokens import TOKEN_PREFIX
 
 USER_NAME_MAX_LENGTH = 256
@@ -139,7 +139,9 @@ class User(CanonicalKeyMixin, AbstractBaseUser, PermissionsMixin):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user_name = models.CharField("user name", max_length=USER_NAME_MAX_LENGTH)
+    user_name = models.CharField(
+        "user name", max_length=USER_NAME_MAX_LENGTH, validators=[validate_identifier]
+    )
     user_name_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, editable=False)
 
     display_name = models.CharField("display name", max_length=256, blank=True, default="")
@@ -332,7 +334,9 @@ class Group(CanonicalKeyMixin, models.Model):
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, related_name="groups", db_index=False
     )
-    display_name = models.CharField("display name", max_length=256)
+    display_name = models.CharField(
+        "display name", max_length=256, validators=[validate_identifier]
+    )
     display_name_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, editable=False)
     external_id = models.CharField("externalId", max_length=256, blank=True, default="")
     # The integration that created the group, if one did (an id, as on TenantAccess).

@@ -9,10 +9,10 @@ first problem.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kestra_iam.text import invisible_character
 from scim.conf import scim_settings
 from scim.exceptions import InvalidSyntax, InvalidValue, TooMany
 from scim.quirks import coerce_boolean
@@ -59,19 +59,12 @@ def check_text(value: str, *, where: str, max_length: int | None = DEFAULT_MAX_L
 
 
 def check_identifier(value: str, *, where: str) -> str:
-    """A name people and systems look up: no invisible or control characters, no padding.
-
-    Format characters (right-to-left overrides, zero-width joiners) make two names that look the
-    same compare different, which is how look-alike accounts are made (RFC 8264 disallows them
-    in identifiers).
-    """
+    """A name people and systems look up: no padding, and nothing invisible
+    (`kestra_iam.text.invisible_character`)."""
     if value != value.strip():
         raise InvalidValue(f"{where} must not begin or end with whitespace.")
-    for ch in value:
-        if unicodedata.category(ch) in ("Cc", "Cf"):
-            raise InvalidValue(
-                f"{where} contains an invisible or control character (U+{ord(ch):04X})."
-            )
+    if (ch := invisible_character(value)) is not None:
+        raise InvalidValue(f"{where} contains an invisible or control character (U+{ord(ch):04X}).")
     return value
 
 

@@ -138,6 +138,13 @@ def test_null_for_a_required_attribute(scim):
         ("evil\u202egpj.exe@example.com", "U+202E"),  # right-to-left override
         ("ali\u200dce@example.com", "U+200D"),  # zero-width joiner
         ("tab\tbed@example.com", "U+0009"),
+        # Each looks exactly like "admin" and would have been another user.
+        ("admin\u034f", "U+034F"),  # combining grapheme joiner
+        ("admin\ufe0f", "U+FE0F"),  # variation selector
+        ("admin\u3164", "U+3164"),  # Hangul filler
+        ("admin\u115f", "U+115F"),  # Hangul choseong filler
+        ("admin\u2800", "U+2800"),  # Braille pattern blank
+        ("admin\u180b", "U+180B"),  # Mongolian free variation selector
     ],
 )
 def test_bad_user_names(scim, existing, user_name, message):
@@ -312,3 +319,11 @@ def test_remove_all_members_is_allowed_and_replace_with_empty_too(scim, existing
         == 204
     )
     assert scim.get(f"/Groups/{existing['group']}").json()["members"] == []
+
+
+@pytest.mark.parametrize("name", ["Admins\u034f", "Admins\u3164", "Admins\u2800"])
+def test_group_names_refuse_invisible_characters_too(scim, existing, name):
+    before = snapshot()
+    body = refused(scim.post("/Groups", {"displayName": name}), 400, "invalidValue")
+    assert "invisible" in body["detail"]
+    assert snapshot() == before
