@@ -96,3 +96,18 @@ class ProvisioningIntegration(models.Model):
     @property
     def token_lifetime(self) -> timedelta | None:
         return timedelta(days=self.token_lifetime_days) if self.token_lifetime_days else None
+
+
+class TokenReveal(models.Model):
+    """A Secret Token page that may still be shown once (`provisioning.reveal`).
+
+    The sealed token waits in the admin's session, but two requests holding the same session
+    both read it before either removes it. Deleting this row is the claim: the database lets
+    exactly one request delete it, and only that one shows the token.
+    """
+
+    ticket = models.CharField(primary_key=True, max_length=32, editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    def __str__(self) -> str:
+        return f"token reveal {self.ticket}"

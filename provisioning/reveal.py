@@ -9,6 +9,10 @@ Neither half alone tells anything about the token; the session's half is deleted
 time the page is shown (or after ten minutes), after which the URL is worthless. The token
 never sits in the session in a usable form, nor in the URL, nor in any log (access logs leave
 query strings out).
+
+"The first time" is decided by the database, not the session: two simultaneous requests with
+the same session both hold the sealed half, so each seal also writes a `TokenReveal` row, and
+only the request whose DELETE removes it opens the seal.
 """
 
 from __future__ import annotations
@@ -16,6 +20,11 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from datetime import timedelta
+
+from django.utils.timezone import now as current_time
+
+from provisioning.models import TokenReveal
 
 SESSION_KEY = "provisioning.sealed_tokens"
 LIFETIME_SECONDS = 600
@@ -54,7 +63,19 @@ def seal(session, *, integration_id, raw_token: str, details: dict) -> str:
         "at": now,
     }
     session[SESSION_KEY] = entries
+    TokenReveal.objects.filter(created_at__lt=_oldest_valid()).delete()
+    TokenReveal.objects.create(ticket=ticket)
     return f"{ticket}.{_encode(pad)}"
+
+
+def _oldest_valid():
+    return current_time() - timedelta(seconds=LIFETIME_SECONDS)
+
+
+def _claim(ticket: str) -> bool:
+    """Whether this request is the one that shows the token (the one whose DELETE won)."""
+    deleted, _ = TokenReveal.objects.filter(pk=ticket, created_at__gte=_oldest_valid()).delete()
+    return deleted == 1
 
 
 def unseal(session, *, integration_id, key: str) -> tuple[str, dict] | None:
@@ -66,6 +87,8 @@ def unseal(session, *, integration_id, key: str) -> tuple[str, dict] | None:
         return None
     session[SESSION_KEY] = entries
     if entry["integration"] != str(integration_id) or time.time() - entry["at"] >= LIFETIME_SECONDS:
+        return None
+    if not _claim(ticket):  # another request with this session showed it first
         return None
     try:
         token = _xor(_decode(entry["sealed"]), _decode(pad)).decode("ascii")
