@@ -49,6 +49,10 @@ class AuditEntry:
     resource_id: str = ""
     request_id: str = ""
     outcome: int = 200  # what success answers (201 for a creation, 204 for no content)
+    # For an API write: the authorisation generation its request ran under, checked by the
+    # database when the event is stored (`kestra_iam.authorisation`); None for the admin and
+    # the commands, whose users are checked by Django on every request.
+    authorised_generation: int | None = None
 
     def with_resource(self, resource_id: object) -> AuditEntry:
         return replace(self, resource_id=str(resource_id))
@@ -89,8 +93,10 @@ class AuditEntry:
         try:
             # Its own transaction (a savepoint if the caller has one), so a failed insert
             # leaves the connection usable.
+            # Unchecked: a refusal is recorded whatever became of the caller's authorisation.
+            fields = {**self._fields(outcome, detail), "authorised_generation": None}
             with transaction.atomic():
-                return AuditEvent.objects.create(**self._fields(outcome, detail))
+                return AuditEvent.objects.create(**fields)
         except DatabaseError:
             logger.exception(
                 "Could not write the audit event %s (%s)", self.action, self.request_id
@@ -109,6 +115,7 @@ class AuditEntry:
             "resource_id": printable(str(self.resource_id))[:128],
             "request_id": printable(self.request_id)[:64],
             "detail": printable(detail)[:MAX_DETAIL],
+            "authorised_generation": self.authorised_generation,
         }
 
 

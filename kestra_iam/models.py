@@ -605,6 +605,9 @@ class AuditEvent(models.Model):
     )
     request_id = models.CharField(max_length=64, blank=True, default="")
     detail = models.CharField(max_length=512, blank=True, default="")
+    # The generation the write's request was authorised under; the database refuses the event,
+    # and so the write, if it no longer stands (`kestra_iam.authorisation`).
+    authorised_generation = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

@@ -14,6 +14,8 @@ migration 0008 does with `without_membership_triggers`.
 
 from django.db import migrations
 
+from kestra_iam.authorisation import GENERATION_CHANGED
+
 # Every statement below is fixed text; MESSAGE is a constant of this module, not input.
 # ruff: noqa: S608
 MESSAGE = "a group membership must join a group and an access of the same tenant"
@@ -204,8 +206,6 @@ def drop_generation_triggers(schema_editor, triggers: list[tuple[str, str, str]]
 # N when the request's first query runs: `SELECT kestra_iam_expect_generation(N)` travels with
 # that query (see `scim.authentication`) and fails it — and the transaction it belongs to —
 # with GENERATION_CHANGED otherwise, before anything the request does can be written.
-
-GENERATION_CHANGED = "KI001"  # a SQLSTATE of our own: no PostgreSQL error uses class KI
 
 EXPECT_GENERATION = f"""
 CREATE OR REPLACE FUNCTION kestra_iam_expect_generation(expected bigint) RETURNS void

@@ -14,12 +14,11 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from kestra_iam import piggyback
+from kestra_iam.authorisation import AuthorisationChanged
 from kestra_iam.models import ApiToken, AuthGeneration, Binding, ServiceAccount, Tenant
 from kestra_iam.permissions import Permission
 from kestra_iam.rbac.grants import Grant, Source, permissions_of, reasons_for
 from kestra_iam.services import api_token_authenticate, touch
-from kestra_iam.transactions import sqlstate
-from kestra_iam.triggers import GENERATION_CHANGED
 from observability.metrics import AUTH_FAILURES
 from provisioning.models import ProvisioningIntegration
 
@@ -163,11 +162,19 @@ class PrincipalCache:
 PRINCIPALS = PrincipalCache()
 # Set on a request run again after its cached principal's generation changed: read it eagerly.
 RECHECKED = "scim_principal_rechecked"
+# The generation the request's principal was read or trusted under.
+GENERATION = "scim_authorised_generation"
 
 
 def generation_changed(exc: BaseException) -> bool:
-    """Whether `exc` is the failed generation check of a cached principal."""
-    return sqlstate(exc) == GENERATION_CHANGED
+    """Whether `exc` is a failed generation check: of a cached principal by the request's first
+    statement, or of the request's write by its audit event (`kestra_iam.authorisation`)."""
+    return isinstance(exc, AuthorisationChanged)
+
+
+def request_generation(request) -> int | None:
+    """The authorisation generation this request's principal was read or trusted under."""
+    return getattr(request._request, GENERATION, None)
 
 
 def confirm_principal() -> None:
@@ -201,7 +208,7 @@ class SCIMTokenAuthentication(BaseAuthentication):
             raise _refused("no_bearer_token")
         principal = self._cached_checked_by_first_query(request, raw)
         if principal is None:
-            principal = self._cached_checked_now_or_read(raw)
+            principal = self._cached_checked_now_or_read(request, raw)
         else:
             touch(principal.token, "last_used_at")
         kwargs = request.parser_context["kwargs"]
@@ -236,12 +243,14 @@ class SCIMTokenAuthentication(BaseAuthentication):
             return None
         generation, principal = latest
         piggyback.send_with_next_query(f"SELECT kestra_iam_expect_generation({int(generation)})")
+        setattr(request._request, GENERATION, generation)
         return principal
 
-    def _cached_checked_now_or_read(self, raw: str) -> SCIMPrincipal:
+    def _cached_checked_now_or_read(self, request, raw: str) -> SCIMPrincipal:
         """The cached principal if the generation, read now, still stands; else the token read
         from the database (and cached under that generation)."""
         generation = AuthGeneration.current()  # before the token is read: see PrincipalCache
+        setattr(request._request, GENERATION, generation)
         principal = PRINCIPALS.get(raw, generation)
         if principal is not None:
             touch(principal.token, "last_used_at")

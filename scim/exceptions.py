@@ -17,6 +17,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from kestra_iam.audit import AuditWriteFailed
+from kestra_iam.authorisation import AuthorisationChanged
 from kestra_iam.transactions import error_kind, is_lock_timeout
 from observability.metrics import DATABASE_ERRORS
 from scim.schema import ERROR_URN
@@ -134,6 +135,12 @@ def scim_exception_handler(exc: Exception, context: dict) -> Response:
         return _framework_error(exc, context)
     if isinstance(exc, AuditWriteFailed | DatabaseError):
         return _database_error(exc)
+    if isinstance(exc, AuthorisationChanged):
+        # Only when it changed again while the request ran a second time: nothing was written.
+        return error_response(
+            503, "The caller's authorisation changed during the request; retry.",
+            headers={"Retry-After": "1"},
+        )  # fmt: skip
     logger.exception("Unexpected error while serving SCIM")
     return error_response(500, "Internal error; it has been logged.")
 

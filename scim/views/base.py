@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kestra_iam.audit import AuditEntry
+from kestra_iam.authorisation import refusals_as_authorisation_changed
 from kestra_iam.models import AuditEvent
 from kestra_iam.permissions import Action, Resource
 from observability.requests import observe
@@ -25,6 +26,7 @@ from scim.authentication import (
     SCIMTokenAuthentication,
     confirm_principal,
     generation_changed,
+    request_generation,
 )
 from scim.conditional import not_modified
 from scim.conf import scim_settings
@@ -83,15 +85,20 @@ class SCIMView(APIView):
     def get_exception_handler(self):
         return scim_exception_handler
 
+    def dispatch(self, request, *args, **kwargs):
+        with refusals_as_authorisation_changed():
+            return super().dispatch(request, *args, **kwargs)
+
     def handle_exception(self, exc):
         if generation_changed(exc) and not getattr(self.request._request, RECHECKED, False):
             return self._again_with_the_token_read_afresh()
         return super().handle_exception(exc)
 
     def _again_with_the_token_read_afresh(self):
-        """The cached principal's generation changed before this request's first statement,
-        which failed with nothing written (see `SCIMTokenAuthentication`): authenticate and
-        authorise again from the database and run the handler once more."""
+        """The generation the principal was authorised under changed — found by the request's
+        first statement (see `SCIMTokenAuthentication`) or by its write's audit event
+        (`kestra_iam.authorisation`) — and nothing was written: authenticate and authorise
+        again from the database and run the handler once more."""
         request = self.request
         setattr(request._request, RECHECKED, True)
         for name in ("_user", "_auth", "_authenticator"):
@@ -158,6 +165,7 @@ class SCIMView(APIView):
             resource_id=self.kwargs.get("user_id") or self.kwargs.get("group_id") or "",
             request_id=getattr(self.request._request, "request_id", ""),
             outcome=outcome,
+            authorised_generation=request_generation(self.request),
         )
 
     def audit_refusal(self, response) -> None:
