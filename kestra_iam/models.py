@@ -621,9 +621,11 @@ class AuditEvent(models.Model):
 
 
 class AuthGeneration(models.Model):
-    """One counter that the database bumps (by triggers, see `kestra_iam.triggers`) whenever
+    """One value that the database changes (by triggers, see `kestra_iam.triggers`) whenever
     something that decides who may call what changes: API tokens, service accounts and their
-    role bindings, roles, tenants, provisioning integrations.
+    role bindings, roles, tenants, provisioning integrations. On PostgreSQL each change draws a
+    random 64-bit value, so no value is ever issued twice, even after a failover that lost one;
+    only equality is compared.
 
     Authentication caches what it read under a generation and trusts it only while the
     generation stands, so a revoked token or a narrowed role takes effect on the next request,

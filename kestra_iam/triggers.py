@@ -139,6 +139,14 @@ def without_membership_triggers(*operations) -> list:
 # loses its triggers with the old table: recreate them (a test checks they all exist).
 
 BUMP = "UPDATE kestra_iam_authgeneration SET value = value + 1 WHERE id = 1"
+# On PostgreSQL the new value is random (64 bits of a strong random UUID's digest), not the next
+# number: after a failover that lost a committed bump, the new primary's next bump would reissue
+# that number, and a process could trust a principal cached under it. Only equality is ever
+# compared. SQLite, a single file with no replica, keeps the counter.
+BUMP_RANDOM = (
+    "UPDATE kestra_iam_authgeneration "
+    "SET value = ('x' || substr(md5(gen_random_uuid()::text), 1, 16))::bit(64)::bigint WHERE id = 1"
+)
 ALWAYS = "1 = 1"
 SERVICE_ACCOUNT_BINDING_NEW = "NEW.service_account_id IS NOT NULL"
 SERVICE_ACCOUNT_BINDING_OLD = "OLD.service_account_id IS NOT NULL"
@@ -175,7 +183,7 @@ def create_generation_triggers(schema_editor, triggers: list[tuple[str, str, str
     if postgresql:
         schema_editor.execute(
             "CREATE OR REPLACE FUNCTION kestra_iam_bump_generation() RETURNS trigger "
-            f"LANGUAGE plpgsql AS $$ BEGIN {BUMP}; RETURN NULL; END $$"
+            f"LANGUAGE plpgsql AS $$ BEGIN {BUMP_RANDOM}; RETURN NULL; END $$"
         )
     for table, event, condition in triggers:
         name = generation_trigger_name(table, event)

@@ -133,3 +133,19 @@ def test_the_queue_is_empty_after_a_request_that_failed_before_any_query(scim):
     response = scim.post("/Users", "{not json")
     assert response.status_code == 400
     piggyback.flush()  # nothing left to send
+
+
+def test_a_bump_lost_in_a_failover_is_not_reissued(scim):
+    """A bump committed on the old primary and lost with it: the new primary's next bump must
+    not produce that value again, or a process could trust a principal cached under it."""
+
+    def value() -> int:
+        return AuthGeneration.objects.get(pk=AuthGeneration.ROW).value
+
+    before = value()
+    integration_rotate_token(integration=scim.integration)  # a bump ...
+    lost = value()
+    with connection.cursor() as cursor:  # ... that the promoted standby never received
+        cursor.execute("UPDATE kestra_iam_authgeneration SET value = %s WHERE id = 1", [before])
+    integration_rotate_token(integration=scim.integration)  # the new primary's next bump
+    assert value() not in (before, lost)
