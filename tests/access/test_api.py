@@ -171,3 +171,35 @@ def test_the_openapi_document_describes_the_api(client):
     assert post["operationId"] == "access_check"
     assert {"200", "400", "401", "403"} <= set(post["responses"])
     assert "serviceAccountToken" in document["components"]["securitySchemes"]
+
+
+@pytest.mark.parametrize(
+    "item, field, message",
+    [
+        ("FLOWS:READ", "checks[0]", "Expected a dictionary"),
+        ({"permission": "FLOWS:READ"}, "checks[0].subject", "required"),
+        ({"subject": "alice", "permission": "FLOWS:READ"}, "checks[0].subject", "dictionary"),
+        ({"subject": {"userName": True}, "permission": "FLOWS:READ"},
+         "checks[0].subject.userName", "Not a valid string"),
+        ({"subject": {"userName": "a", "user": "b"}, "permission": "FLOWS:READ"},
+         "checks[0].subject", "exactly one of"),
+        ({"subject": {"userName": "a"}}, "checks[0].permission", "required"),
+        ({"subject": {"userName": "a"}, "permission": ["FLOWS:READ"]},
+         "checks[0].permission", "Not a valid string"),
+        ({"subject": {"userName": "a"}, "permission": "FLOWS:READ", "namespace": {"a": 1}},
+         "checks[0].namespace", "Not a valid string"),
+    ],
+)  # fmt: skip
+def test_every_malformed_check_names_its_field(platform, item, field, message):
+    response = platform.post(CHECKS, {"checks": [item]}, format="json")
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]
+    assert field in errors and message in " ".join(errors[field]), errors
+
+
+def test_a_subject_and_namespace_are_trimmed_as_text(platform, alice):
+    body = {"checks": [check({"userName": " alice@example.com "}, "flows:update",
+                             " company.data.etl ")]}  # fmt: skip
+    response = platform.post(CHECKS, body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["results"][0]["allowed"] is True
