@@ -17,6 +17,10 @@ every client changes nothing for a client that follows the RFC:
    or a value-less object.
 6. `replace`/`add` on a filtered path that matches nothing creates the element when the filter
    only states `eq` values (`emails[type eq "work"].value`), instead of `noTarget`.
+7. `/Schemas` lists `externalId` among the core User and Group attributes
+   (`advertised_attributes`). RFC 7643 §3.1 makes it a common attribute, outside every schema,
+   but Microsoft's app-gallery SCIM validation fails a service whose schemas do not name it.
+   An RFC client reads one more, accurate, attribute definition.
 """
 
 from __future__ import annotations
@@ -26,7 +30,15 @@ from dataclasses import replace
 from scim.exceptions import InvalidPath, InvalidValue, Mutability, NoTarget
 from scim.expressions import And, AttrPath, Comparison, Expr, ExpressionError, Limits, PatchPath
 from scim.expressions import parse_path as parse_path_expression
-from scim.schema import Attribute, ResourceType, Schema, resolve
+from scim.schema import (
+    EXTERNAL_ID_ATTRIBUTE,
+    GROUP_URN,
+    USER_URN,
+    Attribute,
+    ResourceType,
+    Schema,
+    resolve,
+)
 
 _TRUE_STRINGS = {"true"}
 _FALSE_STRINGS = {"false"}
@@ -173,3 +185,11 @@ def element_for_unmatched_filter(expr: Expr, sub_of) -> dict | None:
     if isinstance(expr, Comparison) and expr.op == "eq":
         return {sub_of(expr).name: expr.value}
     return None
+
+
+def advertised_attributes(schema: Schema) -> tuple[Attribute, ...]:
+    """What `/Schemas` lists for a schema: its own attributes, and externalId on the core User
+    and Group schemas (tolerance 7)."""
+    if schema.id in (USER_URN, GROUP_URN):
+        return (EXTERNAL_ID_ATTRIBUTE, *schema.attributes)
+    return schema.attributes

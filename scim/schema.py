@@ -100,13 +100,15 @@ class Schema:
         """Built once per schema (see `Attribute._subs_by_name`)."""
         return _by_name(self.attributes)
 
-    def to_scim(self, *, location: str) -> dict:
+    def to_scim(self, *, location: str, attributes: tuple[Attribute, ...] | None = None) -> dict:
+        """The schema document; `attributes` (default: its own) is what discovery lists."""
+        listed = self.attributes if attributes is None else attributes
         return {
             "schemas": [SCHEMA_URN],
             "id": self.id,
             "name": self.name,
             "description": self.description,
-            "attributes": [a.to_scim() for a in self.attributes],
+            "attributes": [a.to_scim() for a in listed],
             "meta": {"resourceType": "Schema", "location": location},
         }
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from scim.conf import scim_settings
 from scim.exceptions import NotFound
 from scim.listing import list_body
+from scim.quirks import advertised_attributes
 from scim.schema import RESOURCE_TYPES, SCHEMAS, SERVICE_PROVIDER_CONFIG_URN
 from scim.views.base import SCIMView
 
@@ -74,4 +75,9 @@ class SchemasView(DiscoveryListView):
     kind = "Schema"
 
     def documents(self) -> list[dict]:
-        return [s.to_scim(location=f"{self.base_url}/Schemas/{s.id}") for s in SCHEMAS]
+        return [
+            s.to_scim(
+                location=f"{self.base_url}/Schemas/{s.id}", attributes=advertised_attributes(s)
+            )
+            for s in SCHEMAS
+        ]

@@ -2,6 +2,7 @@
 
 import pytest
 
+from scim.quirks import advertised_attributes
 from scim.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +38,12 @@ def test_schemas_are_the_code_definitions(scim):
     served = {s["id"]: s for s in body["Resources"]}
     for schema in (USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_SCHEMA):
         assert [a["name"] for a in served[schema.id]["attributes"]] == [
-            a.name for a in schema.attributes
+            a.name for a in advertised_attributes(schema)
         ]
+    # Microsoft's app-gallery validation wants externalId named by the core schemas.
+    for schema in (USER_SCHEMA, GROUP_SCHEMA):
+        assert served[schema.id]["attributes"][0]["name"] == "externalId"
+    assert "externalId" not in [a["name"] for a in served[ENTERPRISE_SCHEMA.id]["attributes"]]
     user = served["urn:ietf:params:scim:schemas:core:2.0:User"]
     user_name = next(a for a in user["attributes"] if a["name"] == "userName")
     assert (user_name["caseExact"], user_name["uniqueness"], user_name["required"]) == (
