@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from kestra_iam.management.audited import AuditedCommand
+from kestra_iam.management.tenant_commands import TenantIAMCommand
 from kestra_iam.models import Binding
 from kestra_iam.rbac.services import (
     binding_create,
@@ -25,34 +25,28 @@ from kestra_iam.rbac.services import (
     role_named,
     service_account_named,
     subject_label,
-    tenant_named,
     user_named,
 )
 from kestra_iam.services import DomainError
 
 
-class Command(AuditedCommand):
+class Command(TenantIAMCommand):
     help = "Create, list and delete role bindings."
+    resource = resource_type = "binding"
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
             dest="action", required=True, metavar="{create,list,delete}"
         )
-        create = actions.add_parser("create", help="Give a role to a subject.")
-        create.add_argument("--tenant", required=True)
+        create = self.add_action(actions, "create", "Give a role to a subject.")
         create.add_argument("--role", required=True, help="The role's name.")
         self._subject(create, required=True)
         create.add_argument("--namespace", default="", help="Limit it to this namespace and below.")
-        create.add_argument("--json", action="store_true")
-        listing = actions.add_parser("list", help="List bindings.")
-        listing.add_argument("--tenant", required=True)
+        listing = self.add_action(actions, "list", "List bindings.")
         listing.add_argument("--role", help="Only this role's.")
         self._subject(listing, required=False)
-        listing.add_argument("--json", action="store_true")
-        delete = actions.add_parser("delete", help="Delete a binding (see list for its id).")
-        delete.add_argument("--tenant", required=True)
+        delete = self.add_action(actions, "delete", "Delete a binding (see list for its id).")
         delete.add_argument("binding_id", type=int)
-        delete.add_argument("--json", action="store_true")
 
     @staticmethod
     def _subject(parser, *, required: bool) -> None:
@@ -60,20 +54,6 @@ class Command(AuditedCommand):
         who.add_argument("--user", help="A user's userName (any case).")
         who.add_argument("--group", help="A group's displayName (any case).")
         who.add_argument("--service-account", help="A service account's name.")
-
-    def handle(self, *args, action: str, **options) -> None:
-        try:
-            tenant = tenant_named(options["tenant"])
-            if action == "list":
-                return self.do_list(tenant, options)
-            self.run_audited(
-                lambda: getattr(self, f"do_{action}")(tenant, options),
-                action=f"command.binding.{action}",
-                resource_type="binding",
-                tenant_id=lambda binding: binding.tenant_id,
-            )
-        except DomainError as exc:
-            raise CommandError(str(exc)) from None
 
     def do_create(self, tenant, options: dict) -> Binding:
         binding = binding_create(
@@ -103,7 +83,7 @@ class Command(AuditedCommand):
             self.stdout.write(json.dumps({**summary, "deleted": True}))
         else:
             self.stdout.write(f"Binding {summary['id']} deleted: {summary['text']}.")
-        return SimpleNamespace(pk=summary["id"], tenant_id=tenant.pk)
+        return self.deleted(summary, tenant)
 
     def do_list(self, tenant, options: dict) -> None:
         bindings = Binding.objects.for_tenant(tenant).select_related(

@@ -14,24 +14,24 @@ import json
 from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from kestra_iam.management.audited import AuditedCommand
+from kestra_iam.management.tenant_commands import TenantIAMCommand
 from kestra_iam.models import Role
 from kestra_iam.permissions import Permission, permission_pairs, permissions_from_pairs
-from kestra_iam.rbac.services import role_create, role_delete, role_named, tenant_named
+from kestra_iam.rbac.services import role_create, role_delete, role_named
 from kestra_iam.services import DomainError
 
 
-class Command(AuditedCommand):
+class Command(TenantIAMCommand):
     help = "Create, list and delete a tenant's roles."
+    resource = resource_type = "role"
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
             dest="action", required=True, metavar="{create,list,delete}"
         )
-        create = actions.add_parser("create", help="Create a role.")
-        create.add_argument("--tenant", required=True)
+        create = self.add_action(actions, "create", "Create a role.")
         create.add_argument("--name", required=True)
         create.add_argument(
             "--permission",
@@ -41,28 +41,9 @@ class Command(AuditedCommand):
             help="A permission the role grants, e.g. FLOWS:UPDATE; repeat for more.",
         )
         create.add_argument("--description", default="")
-        create.add_argument("--json", action="store_true")
-        listing = actions.add_parser("list", help="List the tenant's roles.")
-        listing.add_argument("--tenant", required=True)
-        listing.add_argument("--json", action="store_true")
-        delete = actions.add_parser("delete", help="Delete a role and its bindings.")
-        delete.add_argument("--tenant", required=True)
+        self.add_action(actions, "list", "List the tenant's roles.")
+        delete = self.add_action(actions, "delete", "Delete a role and its bindings.")
         delete.add_argument("--name", required=True)
-        delete.add_argument("--json", action="store_true")
-
-    def handle(self, *args, action: str, **options) -> None:
-        try:
-            tenant = tenant_named(options["tenant"])
-            if action == "list":
-                return self.do_list(tenant, options)
-            self.run_audited(
-                lambda: getattr(self, f"do_{action}")(tenant, options),
-                action=f"command.role.{action}",
-                resource_type="role",
-                tenant_id=lambda role: role.tenant_id,
-            )
-        except DomainError as exc:
-            raise CommandError(str(exc)) from None
 
     def do_create(self, tenant, options: dict) -> Role:
         try:
@@ -90,7 +71,7 @@ class Command(AuditedCommand):
                 f"Role '{summary['name']}' deleted from {tenant.pk}, with its {bindings} "
                 "binding(s)."
             )
-        return SimpleNamespace(pk=summary["id"], tenant_id=tenant.pk)
+        return self.deleted(summary, tenant)
 
     def do_list(self, tenant, options: dict) -> None:
         roles = list(Role.objects.for_tenant(tenant).order_by("name"))

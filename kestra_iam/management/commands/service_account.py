@@ -18,15 +18,14 @@ import json
 from datetime import timedelta
 from types import SimpleNamespace
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 from django.db.models import ProtectedError
 
-from kestra_iam.management.audited import AuditedCommand
+from kestra_iam.management.tenant_commands import TenantIAMCommand
 from kestra_iam.models import ServiceAccount
 from kestra_iam.rbac.services import (
     service_account_create,
     service_account_named,
-    tenant_named,
 )
 from kestra_iam.services import DomainError, api_token_issue, live_tokens
 
@@ -42,44 +41,23 @@ def lifetime_days(text: str) -> int:
     return int(text)
 
 
-class Command(AuditedCommand):
+class Command(TenantIAMCommand):
     help = "Create, list, issue tokens to and delete a tenant's service accounts."
+    resource, resource_type = "service_account", "serviceaccount"
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
             dest="action", required=True, metavar="{create,list,issue-token,delete}"
         )
-        create = actions.add_parser("create", help="Create a service account.")
-        create.add_argument("--tenant", required=True)
+        create = self.add_action(actions, "create", "Create a service account.")
         create.add_argument("--name", required=True)
         create.add_argument("--description", default="")
-        create.add_argument("--json", action="store_true")
-        listing = actions.add_parser("list", help="List the tenant's service accounts.")
-        listing.add_argument("--tenant", required=True)
-        listing.add_argument("--json", action="store_true")
-        issue = actions.add_parser("issue-token", help="Issue an API token; shown once.")
-        issue.add_argument("--tenant", required=True)
+        self.add_action(actions, "list", "List the tenant's service accounts.")
+        issue = self.add_action(actions, "issue-token", "Issue an API token; shown once.")
         issue.add_argument("--name", required=True)
         issue.add_argument("--lifetime-days", type=lifetime_days, default=None)
-        issue.add_argument("--json", action="store_true")
-        delete = actions.add_parser("delete", help="Delete it, with its tokens and bindings.")
-        delete.add_argument("--tenant", required=True)
+        delete = self.add_action(actions, "delete", "Delete it, with its tokens and bindings.")
         delete.add_argument("--name", required=True)
-        delete.add_argument("--json", action="store_true")
-
-    def handle(self, *args, action: str, **options) -> None:
-        try:
-            tenant = tenant_named(options["tenant"])
-            if action == "list":
-                return self.do_list(tenant, options)
-            self.run_audited(
-                lambda: getattr(self, "do_" + action.replace("-", "_"))(tenant, options),
-                action=f"command.service_account.{action}",
-                resource_type="serviceaccount",
-                tenant_id=lambda account: account.tenant_id,
-            )
-        except DomainError as exc:
-            raise CommandError(str(exc)) from None
 
     def do_create(self, tenant, options: dict) -> ServiceAccount:
         account = service_account_create(
@@ -124,7 +102,7 @@ class Command(AuditedCommand):
             self.stdout.write(json.dumps({**summary, "deleted": True}))
         else:
             self.stdout.write(f"Service account '{summary['name']}' deleted from {tenant.pk}.")
-        return SimpleNamespace(pk=summary["id"], tenant_id=tenant.pk)
+        return self.deleted(summary, tenant)
 
     def do_list(self, tenant, options: dict) -> None:
         accounts = ServiceAccount.objects.for_tenant(tenant).order_by("name")
