@@ -8,7 +8,6 @@ written by nobody.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from django.db import DataError, IntegrityError, InternalError, ProgrammingError, transaction
@@ -26,12 +25,12 @@ from provisioning.models import ProvisioningIntegration
 from scim import lookups
 from scim import users as user_resource
 from scim.conditional import check_version
-from scim.exceptions import Forbidden, InvalidValue, NotFound, Uniqueness
+from scim.exceptions import InvalidValue, Uniqueness
 from scim.operations import Operation
 from scim.patch import PatchApplier
 from scim.schema import USER_RESOURCE
 from scim.selectors import scim_user_details
-from scim.services.locking import first_locked, write_transaction
+from scim.services.locking import write_transaction
 from scim.services.passwords import (
     UNCHANGED,
     PasswordHasher,
@@ -39,6 +38,7 @@ from scim.services.passwords import (
     patch_may_set_password,
     store_password,
 )
+from scim.services.user_access import access_of, locked_access, user_pk
 from scim.services.versions import save_new_version
 
 # Every POST inserts a user and an access: compiled once (no signals listen to either model).
@@ -47,10 +47,6 @@ VALUE_INSERT = CompiledInsert(UserValue)
 ACCESS_INSERT = CompiledInsert(TenantAccess)
 USER_EXISTS = "A user with this userName already exists."
 NAME_TAKEN = "Another user already has this userName."
-ADMINISTRATOR = (
-    "This user is an administrator of this instance; administrators are managed in the admin "
-    "site, not by provisioning."
-)
 
 
 @retry_once_on_conflict
@@ -299,7 +295,7 @@ def _update_user(
         _hash_the_password_ahead(tenant, user_id, if_match, build, passwords)
     try:
         with write_transaction():
-            access = _locked_access(tenant, user_id)
+            access = locked_access(tenant, user_id)
             check_version(user_resource.user_version(access), if_match)
             document, password = build(access)
             user = access.user
@@ -324,7 +320,7 @@ def _hash_the_password_ahead(
     """The locked write, rehearsed on an unlocked read: the same refusals (404, 403, 412, a
     400 for an invalid PATCH) before anything is hashed, then the hash of the password the
     write will store, if it stores one."""
-    access = _access(tenant, user_id)
+    access = access_of(tenant, user_id)
     check_version(user_resource.user_version(access), if_match)
     _, password = build(access)
     if isinstance(password, str) and may_write_profile(
@@ -349,7 +345,7 @@ def scim_user_delete(
         # locks its group before the accesses it adds, so taking the groups first here keeps
         # a DELETE racing a PATCH from deadlocking.
         group_ids = GroupMembership.objects.filter(
-            access__tenant=tenant, access__user_id=_user_pk(user_id)
+            access__tenant=tenant, access__user_id=user_pk(user_id)
         ).values_list("group_id", flat=True)
         locked_groups = list(
             Group.objects.filter(pk__in=list(group_ids))
@@ -357,7 +353,7 @@ def scim_user_delete(
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        access = _locked_access(tenant, user_id, for_delete=True)
+        access = locked_access(tenant, user_id, for_delete=True)
         check_version(user_resource.user_version(access), if_match)
         Group.objects.filter(pk__in=locked_groups).update(
             version=F("version") + 1, updated_at=now()
@@ -367,53 +363,6 @@ def scim_user_delete(
 
 
 # --- pieces -------------------------------------------------------------------------------------
-
-
-def _user_pk(user_id: str) -> uuid.UUID:
-    pk = parse_uuid(user_id)
-    if pk is None:
-        raise NotFound()
-    return pk
-
-
-def _locked_access(tenant: Tenant, user_id: str, *, for_delete: bool = False) -> TenantAccess:
-    """The access (and user) rows, locked for this transaction, with the profile's owner.
-
-    Edits take FOR NO KEY UPDATE, which does not conflict with the KEY SHARE lock a concurrent
-    membership insert takes on the access, so user PATCHes and group PATCHes do not wait on each
-    other; a deletion takes FOR UPDATE. Administrators are found, then refused: reading them is
-    allowed, writing them is not.
-    """
-    user_pk = _user_pk(user_id)
-    access = first_locked(
-        _accesses_with_owner(tenant, user_pk),
-        key=("access", tenant.pk, user_pk),
-        of=("self", "user"),
-        no_key=not for_delete,
-    )
-    return _writable(access)
-
-
-def _access(tenant: Tenant, user_id: str) -> TenantAccess:
-    """`_locked_access` without the lock."""
-    return _writable(_accesses_with_owner(tenant, _user_pk(user_id)).first())
-
-
-def _accesses_with_owner(tenant: Tenant, user_pk: uuid.UUID):
-    return (
-        TenantAccess.objects.for_tenant(tenant)
-        .select_related("user")
-        .annotate(owner_tenant_id=owner_tenant_subquery())
-        .filter(user_id=user_pk)
-    )
-
-
-def _writable(access: TenantAccess | None) -> TenantAccess:
-    if access is None:
-        raise NotFound()
-    if is_administrator(access.user):
-        raise Forbidden(ADMINISTRATOR)
-    return access
 
 
 def _check_new_name(user: User, user_name: str) -> None:
