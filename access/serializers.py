@@ -26,10 +26,15 @@ class SubjectSerializer(serializers.Serializer):
     ONE_OF = "Name the subject with exactly one of user, userName or serviceAccount."
 
     def validate(self, data: dict) -> SubjectRef:
-        given = [name for name in self.KINDS if data.get(name) not in (None, "")]
+        return self.subject_ref(data)
+
+    @classmethod
+    def subject_ref(cls, names: dict) -> SubjectRef:
+        """The one subject `names` (already text) name; a ValidationError unless exactly one."""
+        given = [name for name in cls.KINDS if names.get(name) not in (None, "")]
         if len(given) != 1:
-            raise serializers.ValidationError(self.ONE_OF)
-        return SubjectRef(self.KINDS[given[0]], data[given[0]])
+            raise serializers.ValidationError(cls.ONE_OF)
+        return SubjectRef(cls.KINDS[given[0]], names[given[0]])
 
 
 class PermissionField(serializers.CharField):
@@ -102,11 +107,11 @@ class CheckSerializer(serializers.Serializer):
         if wrong:
             errors["subject"] = {name: [self.NOT_A_STRING] for name in wrong}
             return None
-        given = [name for name, value in values.items() if value]
-        if len(given) != 1:
+        try:
+            return SubjectSerializer.subject_ref(values)
+        except serializers.ValidationError:
             errors["subject"] = {"non_field_errors": [SubjectSerializer.ONE_OF]}
             return None
-        return SubjectRef(SubjectSerializer.KINDS[given[0]], values[given[0]])
 
     def _permission(self, raw, errors: dict) -> Permission | None:
         if raw is None:

@@ -1,28 +1,16 @@
 """`manage.py tenant …` and `manage.py integration …`: the interface scripts depend on."""
 
-import json
 import uuid
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from kestra_iam.models import ServiceAccount, Tenant
 from kestra_iam.services import api_token_authenticate
 from provisioning.models import ProvisioningIntegration
+from tests.commands import run, run_json
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*args) -> str:
-    from io import StringIO
-
-    out = StringIO()
-    call_command(*args, stdout=out)
-    return out.getvalue()
-
-
-def run_json(*args):
-    return json.loads(run(*args, "--json"))
 
 
 # --- tenant -------------------------------------------------------------------------------------

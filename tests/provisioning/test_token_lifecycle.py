@@ -2,10 +2,9 @@
 
 import json
 from datetime import timedelta
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.urls import reverse
 from django.utils.timezone import now
 
@@ -16,6 +15,7 @@ from provisioning.services import (
     integration_revoke_tokens,
     integration_rotate_token,
 )
+from tests.commands import run
 
 pytestmark = pytest.mark.django_db
 
@@ -106,12 +106,6 @@ def test_admin_rotation_with_overlap_and_revocation(admin_client, created):
     )
     admin_client.post(revoke)
     assert not live_tokens(created.integration.service_account).exists()
-
-
-def run(*args):
-    out = StringIO()
-    call_command(*args, stdout=out)
-    return out.getvalue()
 
 
 def test_commands(tenant):

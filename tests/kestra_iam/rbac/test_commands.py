@@ -2,30 +2,19 @@
 depend on — exact shapes, `--json`, exit statuses (access check: 0 allowed, 1 denied, 2 bad
 input, like `kubectl auth can-i`) and an audit event for every write."""
 
-import json
 import subprocess
 import sys
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from kestra_iam.models import AuditEvent, Binding, Role, ServiceAccount
 from kestra_iam.services import api_token_authenticate
+from tests.commands import run, run_json
 from tests.factories import GroupFactory, GroupMembershipFactory, TenantAccessFactory, UserFactory
 from tests.processes import ROOT, manage, server_env
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*args) -> str:
-    out = StringIO()
-    call_command(*args, stdout=out)
-    return out.getvalue()
-
-
-def run_json(*args):
-    return json.loads(run(*args, "--json"))
 
 
 @pytest.fixture
