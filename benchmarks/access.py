@@ -61,20 +61,20 @@ def namespace(rng: random.Random, depth: int) -> str:
 
 
 USERS_SQL = """
-INSERT INTO kestra_iam_user (id, password, is_superuser, user_name, user_name_key, display_name,
-    nick_name, title, user_type, profile_url, preferred_language, locale, timezone,
-    name_formatted, name_family_name, name_given_name, name_middle_name, name_honorific_prefix,
-    name_honorific_suffix, employee_number, cost_center, organization, division, department,
-    is_staff, is_active, created_at, updated_at, version, site_managed)
+INSERT INTO kestra_iam_user (id, password, is_superuser, user_name, user_name_key,
+    is_staff, is_active, created_at, updated_at, version, primary_tenant_id)
 SELECT md5('access-user-' || n)::uuid, '!', false, 'user' || n || '@access.example.com',
-    'user' || n || '@access.example.com', 'User ' || n, '', '', '', '', '', '', '', '', '', '',
-    '', '', '', '', '', '', '', '', false, true, now(), now(), 1, false
+    'user' || n || '@access.example.com', false, true, now(), now(), 1, %(tenant)s
 FROM generate_series(0, %(users)s - 1) AS n
 """
 ACCESS_SQL = """
 INSERT INTO kestra_iam_tenantaccess (external_id, active, created_at, updated_at, version,
-    tenant_id, user_id)
-SELECT 'ext-' || n, true, now(), now(), 1, %(tenant)s, md5('access-user-' || n)::uuid
+    tenant_id, user_id, display_name, nick_name, title, user_type, profile_url,
+    preferred_language, locale, timezone, name_formatted, name_family_name, name_given_name,
+    name_middle_name, name_honorific_prefix, name_honorific_suffix, employee_number,
+    cost_center, organization, division, department, scim_password)
+SELECT 'ext-' || n, true, now(), now(), 1, %(tenant)s, md5('access-user-' || n)::uuid,
+    'User ' || n, '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', ''
 FROM generate_series(0, %(users)s - 1) AS n
 """
 GROUPS_SQL = """

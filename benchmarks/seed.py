@@ -33,30 +33,29 @@ def seed_tenant(tenant_id: str, users: int) -> dict:
                         user_name=name,
                         user_name_key=name,
                         password="!",
-                        display_name=f"User {n}",
-                        name_given_name="User",
-                        name_family_name=str(n),
-                        site_managed=False,
+                        primary_tenant=tenant,
                         created_at=stamp,
                         updated_at=stamp,
                     )
                 )
             User.objects.bulk_create(rows, batch_size=BATCH)
-            UserValue.objects.bulk_create(
+            accesses = TenantAccess.objects.bulk_create(
                 [
-                    UserValue(
-                        user=u, attribute="emails", position=0, value=u.user_name,
-                        value_key=u.user_name, type="work", primary=True,
-                    )
-                    for u in rows
+                    TenantAccess(tenant=tenant, user=u, external_id=f"ext-{start + i}", active=True,
+                                 display_name=f"User {start + i}", name_given_name="User",
+                                 name_family_name=str(start + i), created_at=stamp,
+                                 updated_at=stamp)
+                    for i, u in enumerate(rows)
                 ],
                 batch_size=BATCH,
             )  # fmt: skip
-            TenantAccess.objects.bulk_create(
+            UserValue.objects.bulk_create(
                 [
-                    TenantAccess(tenant=tenant, user=u, external_id=f"ext-{i + start}", active=True,
-                                 created_at=stamp, updated_at=stamp)
-                    for i, u in enumerate(rows)
+                    UserValue(
+                        access=a, attribute="emails", position=0, value=a.user.user_name,
+                        value_key=a.user.user_name, type="work", primary=True,
+                    )
+                    for a in accesses
                 ],
                 batch_size=BATCH,
             )  # fmt: skip

@@ -17,7 +17,13 @@ from kestra_iam.admin_base import (
     audited_admin_view,
     created,
 )
-from kestra_iam.forms import RoleForm, UserCreationForm, UserEditForm, UserValueForm
+from kestra_iam.forms import (
+    RoleForm,
+    TenantAccessForm,
+    UserCreationForm,
+    UserEditForm,
+    UserValueForm,
+)
 from kestra_iam.models import (
     ApiToken,
     Binding,
@@ -30,7 +36,7 @@ from kestra_iam.models import (
     User,
     UserValue,
 )
-from kestra_iam.ownership import profile_owner
+from kestra_iam.profiles import primary_profile_field
 
 # The audit trail's admin has a module of its own; importing it here registers it with the rest.
 __all__ = ["AuditEventAdmin"]
@@ -85,11 +91,22 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 class TenantAccessInline(admin.TabularInline):
+    """The user's tenants; each tenant's profile of the user is a page of its own."""
+
     model = TenantAccess
     extra = 0
-    fields = ("tenant", "external_id", "active", "created_at", "updated_at")
-    readonly_fields = ("created_at", "updated_at")
+    fields = ("tenant", "profile_link", "external_id", "active", "created_at", "updated_at")
+    readonly_fields = ("profile_link", "created_at", "updated_at")
     autocomplete_fields = ("tenant",)
+    verbose_name = "access and profile per tenant"
+    verbose_name_plural = "access and profile per tenant"
+
+    @admin.display(description="profile")
+    def profile_link(self, access: TenantAccess) -> str:
+        if access.pk is None:
+            return "—"
+        url = reverse("admin:kestra_iam_tenantaccess_change", args=[access.pk])
+        return format_html('<a href="{}">{}</a>', url, access.display_name or "(no displayName)")
 
 
 class UserValueInline(admin.TabularInline):
@@ -101,47 +118,22 @@ class UserValueInline(admin.TabularInline):
     verbose_name_plural = "emails, phone numbers and other multi-valued attributes"
 
 
-class DisabledInTenantFilter(admin.SimpleListFilter):
-    """Users whose access to a tenant its identity provider set to `active: false`."""
+@admin.register(TenantAccess)
+class TenantAccessAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
+    """A tenant's access to a user and the tenant's profile of the person: what its identity
+    provider wrote, seen by that tenant alone (`kestra_iam.profiles`)."""
 
-    title = "disabled in tenant"
-    parameter_name = "disabled_in"
-
-    def lookups(self, request, model_admin):
-        return [(tenant.pk, tenant.pk) for tenant in Tenant.objects.order_by("pk")]
-
-    def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
-        disabled = TenantAccess.objects.filter(tenant_id=self.value(), active=False)
-        return queryset.filter(pk__in=disabled.values("user_id"))
-
-
-@admin.register(User)
-class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
-    form = UserEditForm
-    add_form = UserCreationForm
-    # Lists, so that provisioning can add which integration provisioned each access.
-    list_display = ["user_name", "display_name", "access_states", "is_staff", created]
-    list_filter = ["accesses__tenant", DisabledInTenantFilter, "is_staff", "is_active"]
-    search_fields = ("user_name", "display_name", "name_given_name", "name_family_name", "=id")
-    ordering = ("user_name_key",)
-    readonly_fields = (
-        "id",
-        "profile_owner",
-        "effective_access",
-        "created_at",
-        "updated_at",
-        "last_login",
-        "version",
-    )
-    autocomplete_fields = ("manager",)
-    filter_horizontal = ("user_permissions",)
-    inlines = (TenantAccessInline, UserValueInline)
+    form = TenantAccessForm
+    list_display = ("user", "tenant", "display_name", "active", "is_primary", created)
+    list_filter = ("tenant", "active")
+    list_select_related = ("user",)
+    search_fields = ("user__user_name", "display_name", "name_family_name", "external_id")
+    autocomplete_fields = ("user",)
+    raw_id_fields = ("manager",)
+    readonly_fields = ("provisioned_by_id", "is_primary", "created_at", "updated_at", "version")
+    inlines = (UserValueInline,)
     fieldsets = (
-        (None, {"fields": ("id", "user_name", "password")}),
-        ("Provisioning", {"fields": ("profile_owner", "site_managed")}),
-        ("Access", {"fields": ("effective_access",)}),
+        (None, {"fields": ("user", "tenant", "is_primary", "external_id", "active")}),
         (
             "Profile",
             {
@@ -168,6 +160,67 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
                 )
             },
         ),
+        ("History", {"fields": ("provisioned_by_id", "created_at", "updated_at", "version")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "user"] if obj is not None else fields
+
+    @admin.display(description="primary profile", boolean=True)
+    def is_primary(self, access: TenantAccess) -> bool:
+        return access.pk is not None and access.user.primary_tenant_id == access.tenant_id
+
+    def audit_tenant_id(self, obj) -> str:
+        return obj.tenant_id
+
+
+class DisabledInTenantFilter(admin.SimpleListFilter):
+    """Users whose access to a tenant its identity provider set to `active: false`."""
+
+    title = "disabled in tenant"
+    parameter_name = "disabled_in"
+
+    def lookups(self, request, model_admin):
+        return [(tenant.pk, tenant.pk) for tenant in Tenant.objects.order_by("pk")]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        disabled = TenantAccess.objects.filter(tenant_id=self.value(), active=False)
+        return queryset.filter(pk__in=disabled.values("user_id"))
+
+
+@admin.register(User)
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+    # Lists, so that provisioning can add which integration provisioned each access.
+    list_display = ["user_name", "primary_display_name", "access_states", "is_staff", created]
+    list_filter = ["accesses__tenant", DisabledInTenantFilter, "is_staff", "is_active"]
+    # Any tenant's profile finds the person: the site administrator sees every tenant.
+    search_fields = (
+        "user_name",
+        "accesses__display_name",
+        "accesses__name_given_name",
+        "accesses__name_family_name",
+        "=id",
+    )
+    ordering = ("user_name_key",)
+    readonly_fields = (
+        "id",
+        "effective_access",
+        "created_at",
+        "updated_at",
+        "last_login",
+        "version",
+    )
+    filter_horizontal = ("user_permissions",)
+    inlines = (TenantAccessInline,)
+    fieldsets = (
+        (None, {"fields": ("id", "user_name", "password")}),
+        ("Profiles", {"fields": ("primary_tenant",)}),
+        ("Access", {"fields": ("effective_access",)}),
         (
             "Admin site access",
             {
@@ -188,7 +241,12 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("accesses")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("accesses")
+            .annotate(primary_display_name=primary_profile_field("display_name"))
+        )
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
@@ -197,10 +255,10 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     def user_change_password(self, request, *args, **kwargs):
         return super().user_change_password(request, *args, **kwargs)
 
-    @admin.display(description="profile owner")
-    def profile_owner(self, user: User) -> str:
-        """Who may write this user's profile over SCIM (see kestra_iam.ownership)."""
-        return str(profile_owner(user)) if user.pk else "—"
+    @admin.display(description="display name", ordering="primary_display_name")
+    def primary_display_name(self, user: User) -> str:
+        """The primary profile's displayName (`kestra_iam.profiles`)."""
+        return user.primary_display_name or "—"
 
     @admin.display(description="effective permissions")
     def effective_access(self, user: User) -> str:

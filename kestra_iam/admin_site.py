@@ -26,6 +26,7 @@ SECTIONS = (
         "IAM",
         (
             "kestra_iam.User",
+            "kestra_iam.TenantAccess",
             "kestra_iam.Group",
             "kestra_iam.GroupMembership",
             "kestra_iam.Role",
@@ -33,7 +34,10 @@ SECTIONS = (
             "kestra_iam.ServiceAccount",
             "provisioning.ProvisioningIntegration",
         ),
-        labels=(("provisioning.ProvisioningIntegration", "Provisioning"),),
+        labels=(
+            ("kestra_iam.TenantAccess", "Profiles per tenant"),
+            ("provisioning.ProvisioningIntegration", "Provisioning"),
+        ),
     ),
     Section("tenants", "Tenants", ("kestra_iam.Tenant",)),
     Section("audit", "Audit", ("kestra_iam.AuditEvent",)),

@@ -13,6 +13,7 @@ whose SQL changes with a value (an IN list, a LIMIT) is a different CompiledQuer
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -97,23 +98,48 @@ class CompiledInsert:
     Each field's value is prepared as `Model.save` would (`pre_save`, then `get_db_prep_save`);
     an auto-incremented primary key comes back through RETURNING. No signals are sent: use it
     only for models nobody listens to.
+
+    `follows` names a foreign key whose row is inserted earlier in the same `insert_together`,
+    with a key the database assigns (a tenant's access, before the values of its profile): on
+    PostgreSQL, where the rows travel as one message and that key is not known when the message
+    is written, the value is read in SQL — the `currval` of the referenced table's key sequence,
+    which is this session's and so the row just inserted. Elsewhere the rows are inserted one by
+    one and the key is copied from the inserted row.
     """
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, *, follows: str | None = None) -> None:
         self.model = model
         meta = model._meta
         self.fields = [f for f in meta.concrete_fields if not (f.primary_key and f.db_returning)]
         self.returning = [f for f in meta.db_returning_fields if f not in self.fields]
+        self.follows = meta.get_field(follows) if follows else None
+        if self.follows is not None and not self.follows.target_field.db_returning:
+            raise ValueError(f"{follows} does not point at a key the database assigns")
         self._compiled: dict[tuple[str, str], str] = {}
 
     def statement(self, instance, using: str = "default") -> tuple[str, list]:
         """The SQL and parameters that insert this instance."""
         connection = connections[using]
-        params = [
-            f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in self.fields
-        ]
+        in_sql = self._key_in_sql(connection)
+        if self.follows is not None and not in_sql:
+            self._take_followed_key(instance)
+        params = []
+        for field in self.fields:
+            if in_sql and field is self.follows:
+                params += self._sequence_of_followed()
+            else:
+                params.append(
+                    field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+                )
         sql = self._compiled.get((using, connection.vendor)) or self._compile(instance, using)
         return sql, params
+
+    def _key_in_sql(self, connection) -> bool:
+        return self.follows is not None and connection.vendor == "postgresql"
+
+    def _sequence_of_followed(self) -> list[str]:
+        target = self.follows.target_field
+        return [target.model._meta.db_table, target.column]
 
     def insert(self, instance, using: str = "default") -> None:
         sql, params = self.statement(instance, using)
@@ -126,14 +152,30 @@ class CompiledInsert:
             row = cursor.fetchone()
             for field, value in zip(self.returning, row, strict=True):
                 setattr(instance, field.attname, value)
+        if self.follows is not None:
+            self._take_followed_key(instance)
         instance._state.adding = False
         instance._state.db = using
 
+    def _take_followed_key(self, instance) -> None:
+        # Assigned through the relation, as Model.save does, so the related row stays cached.
+        setattr(instance, self.follows.name, getattr(instance, self.follows.name))
+
     def _compile(self, instance, using: str) -> str:
+        from django.db.models.expressions import RawSQL
         from django.db.models.sql import InsertQuery
 
         query = InsertQuery(self.model)
         query.insert_values(self.fields, [instance])
+        if self._key_in_sql(connections[using]):
+            # Compiled with the expression in the followed key's place; `statement` supplies
+            # the table and column it reads.
+            (row,) = query.objs = [copy.copy(instance)]
+            setattr(
+                row,
+                self.follows.attname,
+                RawSQL("currval(pg_get_serial_sequence(%s, %s))", self._sequence_of_followed()),
+            )
         compiler = query.get_compiler(using=using)
         compiler.returning_fields = self.returning or None
         ((sql, _params),) = compiler.as_sql()

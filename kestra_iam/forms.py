@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.html import format_html, format_html_join
 
-from kestra_iam.models import Role, User, UserValue
+from kestra_iam.models import PROFILE_FIELDS, Role, Tenant, TenantAccess, User, UserValue
 from kestra_iam.permissions import (
     NAMESPACED_RESOURCES,
     Action,
@@ -14,6 +14,7 @@ from kestra_iam.permissions import (
     permission_pairs,
     permissions_from_pairs,
 )
+from kestra_iam.profiles import validate_primary_tenant
 
 
 class PermissionGrid(forms.CheckboxSelectMultiple):
@@ -96,9 +97,49 @@ class UserCreationForm(AdminUserCreationForm):
 
 
 class UserEditForm(UserChangeForm):
+    """The identity and this site's sign-in fields; the primary tenant is chosen among the
+    tenants that hold a profile of the user (`kestra_iam.profiles`)."""
+
     class Meta:
         model = User
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("primary_tenant")
+        if field is not None:
+            with_profile = TenantAccess.objects.filter(user_id=self.instance.pk).values("tenant")
+            field.queryset = Tenant.objects.filter(pk__in=with_profile).order_by("pk")
+            field.help_text = (
+                "Whose profile of this person this site shows, and the one tenant whose "
+                "provisioning may change the userName. Only tenants with a profile of the "
+                "user are offered; removing that tenant's access keeps the choice."
+            )
+
+    def clean_primary_tenant(self):
+        tenant = self.cleaned_data.get("primary_tenant")
+        if tenant is None or tenant.pk == self.instance.primary_tenant_id:
+            return tenant
+        validate_primary_tenant(self.instance, tenant)
+        return tenant
+
+
+class TenantAccessForm(forms.ModelForm):
+    """A tenant's profile of a user; its manager must be another user of the same tenant."""
+
+    class Meta:
+        model = TenantAccess
+        fields = ("user", "tenant", "external_id", "active", "manager", *PROFILE_FIELDS)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        manager = cleaned.get("manager")
+        tenant = cleaned.get("tenant") or getattr(self.instance, "tenant", None)
+        if manager is not None and tenant is not None and manager.tenant_id != tenant.pk:
+            self.add_error("manager", "The manager must be a user of the same tenant.")
+        if manager is not None and self.instance.pk and manager.pk == self.instance.pk:
+            self.add_error("manager", "A user cannot be their own manager.")
+        return cleaned
 
 
 class UserValueForm(forms.ModelForm):

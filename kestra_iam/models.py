@@ -132,10 +132,12 @@ class UserManager(BaseUserManager.from_queryset(TenantScopedQuerySet)):
 
 
 class User(CanonicalKeyMixin, AbstractBaseUser, PermissionsMixin):
-    """A person, global to the instance. Tenants see a user only through `TenantAccess`.
+    """A person's identity, global to the instance: the SCIM `id` (the UUID primary key) and
+    `userName`, plus this site's own sign-in fields. Tenants see a user only through
+    `TenantAccess`, which holds each tenant's profile of the person.
 
-    The SCIM `id` is the UUID primary key. `user_name` is stored exactly as written;
-    `user_name_key` is its case-insensitive canonical form and carries the unique constraint.
+    `user_name` is stored exactly as written; `user_name_key` is its case-insensitive canonical
+    form and carries the unique constraint.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -144,51 +146,21 @@ class User(CanonicalKeyMixin, AbstractBaseUser, PermissionsMixin):
     )
     user_name_key = models.CharField(max_length=CANONICAL_KEY_MAX_LENGTH, editable=False)
 
-    display_name = models.CharField("display name", max_length=256, blank=True, default="")
-    nick_name = models.CharField("nickname", max_length=256, blank=True, default="")
-    title = models.CharField(max_length=256, blank=True, default="")
-    user_type = models.CharField("user type", max_length=256, blank=True, default="")
-    profile_url = models.CharField("profile URL", max_length=2048, blank=True, default="")
-    preferred_language = models.CharField(
-        "preferred language", max_length=64, blank=True, default=""
+    # The tenant whose profile of this person is the primary one (`kestra_iam.profiles`):
+    # shown in this admin's lists and used for display. Set by the provisioning that created
+    # the user and changed only by a site administrator; kept while that tenant's access is
+    # gone, so another tenant's delete never hands it on.
+    primary_tenant = models.ForeignKey(
+        "Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Whose identity provider's profile of this person is shown here, and who may "
+        "change the userName over SCIM. Empty: no tenant's (the userName is this site's).",
     )
-    locale = models.CharField(max_length=64, blank=True, default="")
-    timezone = models.CharField(max_length=64, blank=True, default="")
-
-    name_formatted = models.CharField("formatted name", max_length=512, blank=True, default="")
-    name_family_name = models.CharField("family name", max_length=256, blank=True, default="")
-    name_given_name = models.CharField("given name", max_length=256, blank=True, default="")
-    name_middle_name = models.CharField("middle name", max_length=256, blank=True, default="")
-    name_honorific_prefix = models.CharField(
-        "honorific prefix", max_length=64, blank=True, default=""
-    )
-    name_honorific_suffix = models.CharField(
-        "honorific suffix", max_length=64, blank=True, default=""
-    )
-
-    # Enterprise User extension (RFC 7643 §4.3)
-    employee_number = models.CharField("employee number", max_length=256, blank=True, default="")
-    cost_center = models.CharField("cost center", max_length=256, blank=True, default="")
-    organization = models.CharField(max_length=256, blank=True, default="")
-    division = models.CharField(max_length=256, blank=True, default="")
-    department = models.CharField(max_length=256, blank=True, default="")
-    manager = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
-    )
-
     is_staff = models.BooleanField(
         "staff status", default=False, help_text="Can log in to this admin site."
-    )
-    # Who may write the global profile over SCIM (see `kestra_iam.ownership`): the admin for
-    # users made here, else the tenant whose provisioning holds the oldest access. True by
-    # default so that every way of making a user other than SCIM (admin, createsuperuser,
-    # shell) leaves it out of provisioning's reach.
-    site_managed = models.BooleanField(
-        "profile managed in this admin",
-        default=True,
-        help_text="Provisioning may link this user to tenants but never changes its profile or "
-        "password. Cleared, the tenant with the oldest access owns the profile (or, with no "
-        "access, the next tenant that provisions the user).",
     )
     is_active = models.BooleanField(
         "active",
@@ -228,7 +200,8 @@ class User(CanonicalKeyMixin, AbstractBaseUser, PermissionsMixin):
 
 
 class UserValue(models.Model):
-    """One element of a multi-valued attribute of a user (emails, phoneNumbers, addresses, …).
+    """One element of a multi-valued attribute (emails, phoneNumbers, addresses, …) of a
+    tenant's profile of a user.
 
     Kept as rows, in the order written, so filters such as `emails[type eq "work"].value eq "x"`
     are an indexed lookup rather than a scan of JSON. Sub-attributes without a column of their own
@@ -245,8 +218,11 @@ class UserValue(models.Model):
         ROLES = "roles"
         X509_CERTIFICATES = "x509Certificates"
 
-    # No index of its own: the unique (user, attribute, position) index serves lookups by user.
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="values", db_index=False)
+    # No index of its own: the unique (access, attribute, position) index serves lookups by
+    # access. A tenant's access, not the user: each tenant holds its own values of a person.
+    access = models.ForeignKey(
+        "TenantAccess", on_delete=models.CASCADE, related_name="values", db_index=False
+    )
     attribute = models.CharField(max_length=32, choices=Attribute.choices)
     position = models.PositiveIntegerField()
     value = models.TextField(blank=True, default="")
@@ -259,10 +235,10 @@ class UserValue(models.Model):
     extra = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["user", "attribute", "position"]
+        ordering = ["access", "attribute", "position"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "attribute", "position"], name="user_value_position_unique"
+                fields=["access", "attribute", "position"], name="user_value_position_unique"
             ),
         ]
         indexes = [models.Index(fields=["attribute", "value_key"], name="user_value_lookup")]
@@ -273,11 +249,55 @@ class UserValue(models.Model):
         return f"{self.attribute}[{self.position}] {shown}"
 
 
-class TenantAccess(models.Model):
-    """A user's presence in a tenant, holding what that tenant's identity provider owns.
+class Profile(models.Model):
+    """What one identity provider says about a person: SCIM's single-valued User attributes
+    (its multi-valued ones are `UserValue` rows) and the enterprise extension."""
 
-    A user "exists" in a tenant's SCIM view only through this row; SCIM DELETE removes it (and,
-    by cascade, the user's group memberships in the tenant) and leaves the user alone.
+    display_name = models.CharField("display name", max_length=256, blank=True, default="")
+    nick_name = models.CharField("nickname", max_length=256, blank=True, default="")
+    title = models.CharField(max_length=256, blank=True, default="")
+    user_type = models.CharField("user type", max_length=256, blank=True, default="")
+    profile_url = models.CharField("profile URL", max_length=2048, blank=True, default="")
+    preferred_language = models.CharField(
+        "preferred language", max_length=64, blank=True, default=""
+    )
+    locale = models.CharField(max_length=64, blank=True, default="")
+    timezone = models.CharField(max_length=64, blank=True, default="")
+
+    name_formatted = models.CharField("formatted name", max_length=512, blank=True, default="")
+    name_family_name = models.CharField("family name", max_length=256, blank=True, default="")
+    name_given_name = models.CharField("given name", max_length=256, blank=True, default="")
+    name_middle_name = models.CharField("middle name", max_length=256, blank=True, default="")
+    name_honorific_prefix = models.CharField(
+        "honorific prefix", max_length=64, blank=True, default=""
+    )
+    name_honorific_suffix = models.CharField(
+        "honorific suffix", max_length=64, blank=True, default=""
+    )
+
+    # Enterprise User extension (RFC 7643 §4.3)
+    employee_number = models.CharField("employee number", max_length=256, blank=True, default="")
+    cost_center = models.CharField("cost center", max_length=256, blank=True, default="")
+    organization = models.CharField(max_length=256, blank=True, default="")
+    division = models.CharField(max_length=256, blank=True, default="")
+    department = models.CharField(max_length=256, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+PROFILE_FIELDS = tuple(field.name for field in Profile._meta.fields)
+
+
+class TenantAccess(Profile):
+    """A user's presence in a tenant, and the tenant's profile of that user.
+
+    A user "exists" in a tenant's SCIM view only through this row, and that view is the
+    tenant's own: everything its identity provider writes (`externalId`, `active`, the profile,
+    the multi-valued attributes, the manager, a password) is kept here, never on the global
+    `User`, so no tenant reads or changes what another tenant's identity provider wrote
+    (`kestra_iam.profiles`). SCIM DELETE removes the row — and with it the profile and, by
+    cascade, the user's group memberships in the tenant — and leaves the user alone.
     """
 
     # No index of its own: the unique (tenant, user) index serves every tenant-wide query, and a
@@ -289,6 +309,16 @@ class TenantAccess(models.Model):
     external_id = models.CharField("externalId", max_length=256, blank=True, default="")
     # SCIM `active` for this tenant. None: never set (or removed), which counts as active.
     active = models.BooleanField(null=True, blank=True, default=True)
+    # The manager's access in the same tenant: a tenant names only its own people, and a
+    # manager whose access is removed stops being anyone's manager there.
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    # A password the tenant's identity provider sent, hashed. Kept because SCIM lets a client
+    # set one; never accepted by this site's sign-in, so no tenant can set how a person logs in.
+    scim_password = models.CharField(
+        "password set over SCIM", max_length=128, blank=True, default="", editable=False
+    )
     # The integration that created this access, if one did. An id, not a foreign key: the IAM
     # domain does not depend on the provisioning app, and the fact outlives the integration.
     provisioned_by_id = models.UUIDField(

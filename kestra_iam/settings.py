@@ -261,9 +261,6 @@ _scim_overrides = {
     "lock_timeout_ms": env_int("SCIM_LOCK_TIMEOUT_MS", None, minimum=1),
 }
 SCIM = {key: value for key, value in _scim_overrides.items() if value is not None}
-# Off: only the tenant owning a user's profile writes it over SCIM (see kestra_iam.ownership).
-# On: every tenant with access does — only for instances whose tenants share one directory.
-SCIM_SHARED_PROFILES = env_bool("SCIM_SHARED_PROFILES", False)
 
 
 def _cache_from_url(url: str) -> dict:

@@ -42,9 +42,6 @@ class Target:
     key: str | None = None
     empty: object = ""
     also: str | None = None  # a second column; the value is the later of the two (datetimes)
-    # A condition the row must meet for the attribute to have a value at all for this caller
-    # (a manager counts only if it is visible in the tenant).
-    only_if: object = None
     # For a unique attribute: `equal(key)` is the Q that finds the one matching row through its
     # unique index first (a scalar sub-query, run once), so `eq` stays an index lookup whatever
     # the planner's statistics say.
@@ -176,8 +173,7 @@ class _Compiler:
 def _compare(target: Target, op: str, value: object, written: str) -> Q:
     if op == "ne":
         return ~_compare(target, "eq", value, written)
-    condition = _compare_value(target, op, value, written)
-    return condition & Q(target.only_if) if target.only_if is not None else condition
+    return _compare_value(target, op, value, written)
 
 
 def _compare_value(target: Target, op: str, value: object, written: str) -> Q:

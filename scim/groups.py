@@ -46,7 +46,7 @@ FILTER_MAP = FilterMap(
             "pk",
             {
                 "value": Target("access__user_id", kind="uuid", case_exact=True),
-                "display": Target("access__user__display_name"),
+                "display": Target("access__display_name"),
             },
         ),
     },

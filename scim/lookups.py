@@ -23,14 +23,15 @@ from django.db.models.expressions import RawSQL
 from kestra_iam.compiled import CompiledQuery
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Group, GroupMembership, TenantAccess, User, UserValue
-from kestra_iam.ownership import owner_tenant_subquery
 from kestra_iam.text import case_insensitive_key
 from scim.conf import SCIMSettings
 from scim.expressions import Comparison, ExpressionError, parse_filter
 from scim.schema import USER_URN
 
-ACCESS_FIELDS = [f.attname for f in TenantAccess._meta.concrete_fields]
-# Everything rendering needs; never the password hash.
+# Everything rendering needs; never a password hash.
+ACCESS_FIELDS = [
+    f.attname for f in TenantAccess._meta.concrete_fields if f.attname != "scim_password"
+]
 USER_FIELDS = [
     f.attname for f in User._meta.concrete_fields if f.attname not in ("password", "last_login")
 ]
@@ -59,7 +60,7 @@ HOT_ATTRIBUTES = ("username", "externalid", "id")
 # built by correlated sub-queries on their indexes: one round trip instead of three.
 VALUES_JSON = """(SELECT json_agg(json_build_array(v.attribute, v.value, v.type, v."primary",
     v.display, v.extra) ORDER BY v.attribute, v.position)
-    FROM kestra_iam_uservalue v WHERE v.user_id = kestra_iam_tenantaccess.user_id)"""
+    FROM kestra_iam_uservalue v WHERE v.access_id = kestra_iam_tenantaccess.id)"""
 GROUPS_JSON = """(SELECT json_agg(json_build_array(g.id, g.display_name)
     ORDER BY g.display_name_key)
     FROM kestra_iam_groupmembership m JOIN kestra_iam_group g ON g.id = m.group_id
@@ -160,20 +161,21 @@ def _json(value) -> list:
 
 
 @functools.cache
-def _values_of_user() -> CompiledQuery:
+def _values_of_access() -> CompiledQuery:
     return CompiledQuery(
-        lambda user_id: (
-            UserValue.objects.filter(user_id=user_id)
+        lambda access_id: (
+            UserValue.objects.filter(access_id=access_id)
             .order_by("attribute", "position")
             .values_list(*VALUE_COLUMNS)
         ),
-        [UserValue._meta.get_field("user")],
+        [UserValue._meta.get_field("access")],
     )
 
 
-def values_of(user_id) -> list[tuple]:
-    """One user's multi-valued attributes, as `scim.selectors.scim_user_details` attaches them."""
-    return _values_of_user().rows(user_id)
+def values_of(access_id: int) -> list[tuple]:
+    """The multi-valued attributes of one tenant's profile of a user, as
+    `scim.selectors.scim_user_details` attaches them."""
+    return _values_of_access().rows(access_id)
 
 
 @functools.cache
@@ -199,28 +201,26 @@ def _user_for_create() -> CompiledQuery:
         return (
             User.objects.select_for_update()
             .annotate(
-                owner_tenant_id=owner_tenant_subquery("pk"),
                 in_tenant=Exists(
                     TenantAccess.objects.filter(tenant_id=tenant, user_id=OuterRef("pk"))
                 ),
             )
             .filter(user_name_key=key)
-            .values_list(*USER_FIELDS, "owner_tenant_id", "in_tenant")
+            .values_list(*USER_FIELDS, "in_tenant")
         )
 
     return CompiledQuery(build, [_tenant_field(), User._meta.get_field("user_name_key")])
 
 
 def locked_user_for_create(tenant_id: str, key: str) -> User | None:
-    """The user whose userName has this canonical key, locked for the caller's transaction, with
-    the tenant owning its profile (`owner_tenant_id`) and whether `tenant_id` has access
-    (`in_tenant`); None if there is none."""
+    """The user whose userName has this canonical key, locked for the caller's transaction, and
+    whether `tenant_id` has access to it (`in_tenant`); None if there is none."""
     rows = _user_for_create().rows(tenant_id, key)
     if not rows:
         return None
     row = rows[0]
     user = User.from_db(DEFAULT_DB_ALIAS, USER_FIELDS, row[: len(USER_FIELDS)])
-    user.owner_tenant_id, user.in_tenant = row[len(USER_FIELDS)], bool(row[len(USER_FIELDS) + 1])
+    user.in_tenant = bool(row[len(USER_FIELDS)])
     return user
 
 

@@ -149,7 +149,7 @@ def scim_user_details(
 
     Plain tuples rather than model instances: a page of 100 users is three queries and no
     per-row object construction. Attaches `loaded_values`, `loaded_groups` and
-    `visible_manager` to each access; details already attached (a freshly created user's, or
+    `loaded_manager` to each access; details already attached (a freshly created user's, or
     those a compiled lookup brought along) are kept, and what is not wanted is attached
     empty, without a query.
     """
@@ -162,32 +162,32 @@ def scim_user_details(
             access.loaded_groups = []
         elif not hasattr(access, "loaded_groups"):
             access.loaded_groups = None
-        access.visible_manager = None
+        access.loaded_manager = None
     _load_values([a for a in accesses if a.loaded_values is None])
     _load_groups([a for a in accesses if a.loaded_groups is None])
     if managers:
-        _load_visible_managers(accesses)
+        _load_managers(accesses)
 
 
-VALUE_FIELDS = ("user_id", "attribute", "value", "type", "primary", "display", "extra")
+VALUE_FIELDS = ("access_id", "attribute", "value", "type", "primary", "display", "extra")
 
 
 def _load_values(accesses: list[TenantAccess]) -> None:
     if len(accesses) == 1:  # one user read or matched: the compiled query
-        accesses[0].loaded_values = lookups.values_of(accesses[0].user_id)
+        accesses[0].loaded_values = lookups.values_of(accesses[0].pk)
         return
-    by_user = {access.user_id: access for access in accesses}
+    by_access = {access.pk: access for access in accesses}
     for access in accesses:
         access.loaded_values = []
     if not accesses:
         return
     rows = (
-        UserValue.objects.filter(user_id__in=list(by_user))
-        .order_by("user_id", "attribute", "position")
+        UserValue.objects.filter(access_id__in=list(by_access))
+        .order_by("access_id", "attribute", "position")
         .values_list(*VALUE_FIELDS)
     )
     for row in rows:
-        by_user[row[0]].loaded_values.append(row[1:])
+        by_access[row[0]].loaded_values.append(row[1:])
 
 
 def _load_groups(accesses: list[TenantAccess]) -> None:
@@ -208,21 +208,22 @@ def _load_groups(accesses: list[TenantAccess]) -> None:
         by_access[access_id].loaded_groups.append((group_id, display_name))
 
 
-def _load_visible_managers(accesses: list[TenantAccess]) -> None:
-    """A manager is visible only if it has access to the tenant the accesses belong to:
-    another tenant's people are neither shown nor named."""
-    manager_ids = {a.user.manager_id for a in accesses if a.user.manager_id}
+def _load_managers(accesses: list[TenantAccess]) -> None:
+    """Each manager as (user id, the name this tenant knows them by). A manager is another
+    access of the same tenant, so it is read through the tenant like everything else."""
+    manager_ids = {a.manager_id for a in accesses if a.manager_id}
     if not manager_ids:
         return
-    visible = {
-        pk: display or user_name
-        for pk, display, user_name in TenantAccess.objects.for_tenant(accesses[0].tenant_id)
-        .filter(user_id__in=manager_ids)
-        .values_list("user_id", "user__display_name", "user__user_name")
+    managers = {
+        pk: (user_id, display or user_name)
+        for pk, user_id, display, user_name in TenantAccess.objects.for_tenant(
+            accesses[0].tenant_id
+        )
+        .filter(pk__in=manager_ids)
+        .values_list("pk", "user_id", "display_name", "user__user_name")
     }
     for access in accesses:
-        if access.user.manager_id in visible:
-            access.visible_manager = (access.user.manager_id, visible[access.user.manager_id])
+        access.loaded_manager = managers.get(access.manager_id)
 
 
 def scim_user_list(
@@ -325,7 +326,7 @@ def scim_group_get(*, tenant: Tenant, group_id: str) -> Group | None:
 MEMBER_COLUMNS = (
     "group_id",
     "access__user_id",
-    "access__user__display_name",
+    "access__display_name",
     "access__user__user_name",
 )
 STREAM_CHUNK = 2000

@@ -1,8 +1,9 @@
-"""The SCIM User resource: how its attributes map onto User, UserValue and TenantAccess.
+"""The SCIM User resource: how its attributes map onto User, TenantAccess and UserValue.
 
-A SCIM User in a tenant is a `TenantAccess` row (what the tenant's identity provider owns:
-`externalId`, `active`) joined to the global `User` (the profile). Users queried through a
-tenant are always TenantAccess rows, so every filter is scoped by construction.
+A SCIM User in a tenant is a `TenantAccess` row — the tenant's own profile of the person:
+everything its identity provider wrote but the identity — joined to the global `User` (`id`
+and `userName`). Users queried through a tenant are always TenantAccess rows, so every filter
+is scoped by construction, and matches only what that tenant wrote.
 
 This module maps (columns, filters, sorting, cleaning) and renders; reading is
 `scim.selectors`' job and writing `scim.services`'.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Greatest
 
 from kestra_iam.models import GroupMembership, TenantAccess, User, UserValue
@@ -21,9 +22,9 @@ from scim.documents import Cleaner, timestamp
 from scim.filters import Collection, FilterMap, Target
 from scim.schema import ENTERPRISE_URN, USER_RESOURCE, USER_URN
 
-# Single-valued attributes stored on User: SCIM dotted name → model field.
+# Single-valued core attributes of a tenant's profile (TenantAccess): SCIM name → model field.
+# `userName`, the identity, is the global User's.
 CORE_COLUMNS = {
-    "userName": "user_name",
     "displayName": "display_name",
     "nickName": "nick_name",
     "profileUrl": "profile_url",
@@ -56,10 +57,11 @@ MAX_KEYED_VALUE = 512
 
 
 def _field_length(name: str) -> int:
-    return User._meta.get_field(name).max_length
+    return TenantAccess._meta.get_field(name).max_length
 
 
 MAX_LENGTHS = {
+    "userName": User._meta.get_field("user_name").max_length,
     **{attr: _field_length(f) for attr, f in CORE_COLUMNS.items()},
     **{f"name.{sub}": _field_length(f) for sub, f in NAME_COLUMNS.items()},
     **{attr: _field_length(f) for attr, f in ENTERPRISE_COLUMNS.items()},
@@ -78,7 +80,7 @@ CLEANER = Cleaner(
 
 def _values_of(attribute: str):
     def related(outer: OuterRef) -> QuerySet:
-        return UserValue.objects.filter(user_id=outer, attribute=attribute)
+        return UserValue.objects.filter(access_id=outer, attribute=attribute)
 
     return related
 
@@ -108,13 +110,6 @@ def _user_named(key: str) -> Q:
     return Q(user_id__in=Subquery(User.objects.filter(user_name_key=key).values("pk")))
 
 
-MANAGER_VISIBLE = Exists(
-    TenantAccess.objects.filter(
-        tenant_id=OuterRef("tenant_id"), user_id=OuterRef("user__manager_id")
-    )
-)
-
-
 def _memberships(outer: OuterRef) -> QuerySet:
     return GroupMembership.objects.filter(access_id=outer)
 
@@ -125,29 +120,22 @@ FILTER_MAP = FilterMap(
         "id": Target("user_id", kind="uuid", case_exact=True),
         "externalid": Target("external_id", case_exact=True),
         "active": Target("active", kind="boolean"),
-        "meta.created": Target("user__created_at", kind="datetime"),
+        # The tenant's resource was created when the tenant got access: the view says nothing
+        # of when, or whether, another tenant knew the person first.
+        "meta.created": Target("created_at", kind="datetime"),
         # A user's lastModified is the later of its profile's and its access's.
         "meta.lastmodified": Target("updated_at", kind="datetime", also="user__updated_at"),
         "username": Target("user__user_name", key="user__user_name_key", equal=_user_named),
-        **{
-            attr.lower(): Target(f"user__{field}")
-            for attr, field in CORE_COLUMNS.items()
-            if attr != "userName"
-        },
-        **{f"name.{sub.lower()}": Target(f"user__{field}") for sub, field in NAME_COLUMNS.items()},
-        **{attr.lower(): Target(f"user__{field}") for attr, field in ENTERPRISE_COLUMNS.items()},
-        # Only a manager with access to the tenant counts: another tenant's people are not
-        # matched, so a filter cannot reveal them.
-        "manager.value": Target(
-            "user__manager_id", kind="fk", case_exact=True, empty=None, only_if=MANAGER_VISIBLE
-        ),
-        "manager.displayname": Target("user__manager__display_name", only_if=MANAGER_VISIBLE),
+        **{attr.lower(): Target(field) for attr, field in CORE_COLUMNS.items()},
+        **{f"name.{sub.lower()}": Target(field) for sub, field in NAME_COLUMNS.items()},
+        **{attr.lower(): Target(field) for attr, field in ENTERPRISE_COLUMNS.items()},
+        # The manager is another access of the same tenant, named as the tenant named it.
+        "manager.value": Target("manager__user_id", kind="fk", case_exact=True, empty=None),
+        "manager.displayname": Target("manager__display_name"),
     },
     collections={
         **{
-            attribute.lower(): Collection(
-                _values_of(attribute), "user_id", _value_targets(attribute)
-            )
+            attribute.lower(): Collection(_values_of(attribute), "pk", _value_targets(attribute))
             for attribute in MULTI_VALUED
         },
         "groups": Collection(
@@ -168,14 +156,12 @@ SORT_FIELDS = {
     "id": "user_id",
     "externalid": "external_id",
     "active": "active",
-    "meta.created": "user__created_at",
+    "meta.created": "created_at",
     "meta.lastmodified": LAST_MODIFIED,
     "username": "user__user_name_key",
-    **{
-        attr.lower(): f"user__{field}" for attr, field in CORE_COLUMNS.items() if attr != "userName"
-    },
-    **{f"name.{sub.lower()}": f"user__{field}" for sub, field in NAME_COLUMNS.items()},
-    **{attr.lower(): f"user__{field}" for attr, field in ENTERPRISE_COLUMNS.items()},
+    **{attr.lower(): field for attr, field in CORE_COLUMNS.items()},
+    **{f"name.{sub.lower()}": field for sub, field in NAME_COLUMNS.items()},
+    **{attr.lower(): field for attr, field in ENTERPRISE_COLUMNS.items()},
 }
 DEFAULT_ORDER = ("pk",)  # creation order of the access: stable and index-backed
 LAST_MODIFIED_EXPRESSION = Greatest("updated_at", "user__updated_at")
@@ -196,14 +182,13 @@ def _element(attribute_value: tuple) -> dict:
 
 def user_document(access: TenantAccess) -> dict:
     """The user as the access's tenant sees it, as a canonical document (no id/meta/groups;
-    never the password). Needs `load_details` to have run."""
-    user = access.user
-    document: dict = {}
+    never the password). Needs `scim_user_details` to have run."""
+    document: dict = {"userName": access.user.user_name}
     for attr, field in CORE_COLUMNS.items():
-        if value := getattr(user, field):
+        if value := getattr(access, field):
             document[attr] = value
     name = {
-        sub: getattr(user, field) for sub, field in NAME_COLUMNS.items() if getattr(user, field)
+        sub: getattr(access, field) for sub, field in NAME_COLUMNS.items() if getattr(access, field)
     }
     if name:
         document["name"] = name
@@ -218,12 +203,12 @@ def user_document(access: TenantAccess) -> dict:
         if grouped.get(attribute):
             document[attribute] = grouped[attribute]
     enterprise = {
-        attr: getattr(user, field)
+        attr: getattr(access, field)
         for attr, field in ENTERPRISE_COLUMNS.items()
-        if getattr(user, field)
+        if getattr(access, field)
     }
-    if access.visible_manager is not None:
-        enterprise["manager"] = {"value": str(access.visible_manager[0])}
+    if access.loaded_manager is not None:
+        enterprise["manager"] = {"value": str(access.loaded_manager[0])}
     if enterprise:
         document[ENTERPRISE_URN] = enterprise
     return document
@@ -239,7 +224,7 @@ def render_user(access: TenantAccess, *, base_url: str) -> dict:
         schemas.append(ENTERPRISE_URN)
         manager = enterprise.get("manager")
         if manager is not None:
-            manager_id, manager_name = access.visible_manager
+            manager_id, manager_name = access.loaded_manager
             manager["$ref"] = f"{base_url}/Users/{manager_id}"
             manager["displayName"] = manager_name
     groups = [
@@ -260,7 +245,7 @@ def render_user(access: TenantAccess, *, base_url: str) -> dict:
         **document,
         "meta": {
             "resourceType": "User",
-            "created": timestamp(user.created_at),
+            "created": timestamp(access.created_at),
             "lastModified": timestamp(last_modified),
             "location": f"{base_url}/Users/{user.id}",
             "version": user_version(access),
@@ -275,8 +260,8 @@ def user_version(access: TenantAccess) -> str:
 # --- writing ------------------------------------------------------------------------------------
 
 
-def user_fields(document: dict) -> dict:
-    """Model field values for User from a document; absent attributes become empty."""
+def profile_fields(document: dict) -> dict:
+    """TenantAccess profile field values from a document; absent attributes become empty."""
     fields = {field: document.get(attr, "") for attr, field in CORE_COLUMNS.items()}
     name = document.get("name", {})
     fields.update({field: name.get(sub, "") for sub, field in NAME_COLUMNS.items()})
@@ -285,7 +270,7 @@ def user_fields(document: dict) -> dict:
     return fields
 
 
-def value_rows(user: User, document: dict) -> list[UserValue]:
+def value_rows(access: TenantAccess, document: dict) -> list[UserValue]:
     """UserValue rows for every multi-valued attribute of a document, in order."""
     rows = []
     for attribute in MULTI_VALUED:
@@ -296,7 +281,7 @@ def value_rows(user: User, document: dict) -> list[UserValue]:
             value = element.get("value", "")
             rows.append(
                 UserValue(
-                    user=user,
+                    access=access,
                     attribute=attribute,
                     position=position,
                     value=value,

@@ -32,23 +32,7 @@ class UserFactory(DjangoModelFactory):
         skip_postgeneration_save = True
 
     user_name = factory.Sequence(lambda n: f"user{n}@example.com")
-    display_name = factory.Faker("name")
-    name_given_name = factory.Faker("first_name")
-    name_family_name = factory.Faker("last_name")
     password = factory.django.Password("correct horse battery staple")
-
-
-class UserValueFactory(DjangoModelFactory):
-    class Meta:
-        model = UserValue
-
-    user = factory.SubFactory(UserFactory)
-    attribute = UserValue.Attribute.EMAILS
-    position = factory.Sequence(int)
-    value = factory.LazyAttribute(lambda v: v.user.user_name)
-    value_key = factory.LazyAttribute(lambda v: v.value.casefold())
-    type = "work"
-    primary = True
 
 
 class TenantAccessFactory(DjangoModelFactory):
@@ -58,6 +42,24 @@ class TenantAccessFactory(DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     user = factory.SubFactory(UserFactory)
     external_id = factory.Faker("uuid4")
+    display_name = factory.Faker("name")
+    name_given_name = factory.Faker("first_name")
+    name_family_name = factory.Faker("last_name")
+
+
+class UserValueFactory(DjangoModelFactory):
+    """A value of a tenant's profile of a user (its access)."""
+
+    class Meta:
+        model = UserValue
+
+    access = factory.SubFactory(TenantAccessFactory)
+    attribute = UserValue.Attribute.EMAILS
+    position = factory.Sequence(int)
+    value = factory.LazyAttribute(lambda v: v.access.user.user_name)
+    value_key = factory.LazyAttribute(lambda v: v.value.casefold())
+    type = "work"
+    primary = True
 
 
 class GroupFactory(DjangoModelFactory):

@@ -2,8 +2,8 @@
 
 Every function takes the tenant as a keyword and scopes every query by it, and an `AuditEntry`
 that it records in the same transaction (a write and its event commit together or not at all).
-Global users are written only as far as the tenant may (see `kestra_iam.ownership`);
-administrators are not written at all. Conflicts on the database's unique constraints become
+A user write changes only the tenant's own profile of the person (see `kestra_iam.profiles`).
+Conflicts on the database's unique constraints become
 `409 uniqueness`.
 """
 

@@ -3,11 +3,14 @@
 Hashing is deliberately slow (hundreds of milliseconds with Django's default hasher), so it is
 the one thing a client could multiply to take every worker: a body naming a thousand passwords
 must not cost a thousand hashes. A request therefore gets one `PasswordHasher`, which makes at
-most one hash — of the password the write will store, after the write is known to be valid and
-its tenant allowed to set it — and charges every hash it makes to the integration's password
+most one hash — of the password the write will store, after the write is known to be valid —
+and charges every hash it makes to the integration's password
 budget. The services call `PasswordHasher.hash` before they lock any row where they can (a
 read ahead of the locked write decides whether a password will be stored), so a hash does not
 hold a row lock either.
+
+A password set over SCIM is kept, hashed, on the tenant's profile of the user
+(`TenantAccess.scim_password`): it is the tenant's, and no sign-in of this site accepts it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ import secrets
 from collections.abc import Callable
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
-
-from kestra_iam.models import User
 
 UNCHANGED = object()  # a write that leaves the password as it is
 
@@ -83,10 +84,10 @@ def patch_may_set_password(operations: list) -> bool:
     return False
 
 
-def encoded(password: str | None, hasher: PasswordHasher) -> str:
-    """The hash to store for `password` (None: a password that cannot be used)."""
+def scim_password_hash(password: str | None, hasher: PasswordHasher) -> str:
+    """What a tenant's profile stores for `password`: its hash, or nothing (None)."""
     if password is None:
-        return unusable_password()
+        return ""
     return hasher.hash(password)
 
 
@@ -94,7 +95,3 @@ def unusable_password() -> str:
     """What `make_password(None)` stores — Django's unusable-password prefix and a random
     suffix — from one call to the system's random source instead of forty."""
     return UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(20)
-
-
-def store_password(user: User, password: str | None, hasher: PasswordHasher) -> None:
-    User.objects.filter(pk=user.pk).update(password=encoded(password, hasher))

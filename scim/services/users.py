@@ -1,9 +1,9 @@
 """SCIM writes of users: create (or link), replace, patch, and remove from a tenant.
 
-A SCIM user in a tenant is the tenant's access to a global user. What a write may change
-depends on who asks: every tenant owns its access (`externalId`, `active`); only the profile's
-owner writes the global profile and the password (`kestra_iam.ownership`); administrators are
-written by nobody.
+A SCIM user in a tenant is the tenant's access to a global user, and the access holds the
+tenant's own profile of the person (`kestra_iam.profiles`): a write changes that profile and
+nothing another tenant sees. The one global attribute, userName, only the user's primary
+tenant may change.
 """
 
 from __future__ import annotations
@@ -11,21 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db import DataError, IntegrityError, InternalError, ProgrammingError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils.timezone import now
 
 from kestra_iam.audit import EVENT_INSERT, AuditEntry
 from kestra_iam.compiled import CompiledInsert, insert_atomically, insert_together
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Group, GroupMembership, Tenant, TenantAccess, User, UserValue
-from kestra_iam.ownership import is_administrator, may_write_profile, owner_tenant_subquery
+from kestra_iam.profiles import may_rename
 from kestra_iam.text import case_insensitive_key
 from kestra_iam.transactions import retry_once_on_conflict
 from provisioning.models import ProvisioningIntegration
 from scim import lookups
 from scim import users as user_resource
 from scim.conditional import check_version
-from scim.exceptions import InvalidValue, Uniqueness
+from scim.exceptions import InvalidValue, Mutability, Uniqueness
 from scim.operations import Operation
 from scim.patch import PatchApplier
 from scim.schema import USER_RESOURCE
@@ -34,19 +34,25 @@ from scim.services.locking import write_transaction
 from scim.services.passwords import (
     UNCHANGED,
     PasswordHasher,
-    encoded,
     patch_may_set_password,
-    store_password,
+    scim_password_hash,
+    unusable_password,
 )
 from scim.services.user_access import access_of, locked_access, user_pk
 from scim.services.versions import save_new_version
 
-# Every POST inserts a user and an access: compiled once (no signals listen to either model).
+# Every POST inserts a user, an access and its values: compiled once (no signals listen to
+# them). A value row follows its access, whose key the database assigns.
 USER_INSERT = CompiledInsert(User)
-VALUE_INSERT = CompiledInsert(UserValue)
 ACCESS_INSERT = CompiledInsert(TenantAccess)
+VALUE_INSERT = CompiledInsert(UserValue, follows="access")
 USER_EXISTS = "A user with this userName already exists."
 NAME_TAKEN = "Another user already has this userName."
+NOT_PRIMARY = (
+    "userName {current!r} cannot be changed from this tenant: a userName is seen by every "
+    "tenant that provisions the person, so only the tenant whose profile is the user's primary "
+    "one changes it (a site administrator can make this tenant's the primary profile)."
+)
 
 
 @retry_once_on_conflict
@@ -60,40 +66,32 @@ def scim_user_create(
 ) -> TenantAccess:
     """POST /Users: a new user, or a known userName linked into this tenant (same id).
 
-    Linking gives this tenant an access with its own externalId and active; the profile and
-    the password are written only if this tenant may write them (`_link_existing`). An
-    administrator's userName is a conflict like any other.
+    Either way the tenant gets an access holding its own profile, built from the body alone:
+    a link shows nothing another tenant's identity provider wrote, and answers as a creation
+    does — for every userName, an administrator's included, so the answer tells nothing of who
+    else knows the person. A userName already in this tenant is a conflict.
     """
     passwords = passwords or PasswordHasher()
     password = document.pop("password", None)
-    if password is None or _password_settable_on_create(tenant, document["userName"]):
-        password_hash = encoded(password, passwords)
-        access = _insert_new_user(tenant, integration, document, password_hash, audit)
-        if access is not None:
-            access.loaded_groups = []  # a new access is in no group yet
-            return access
-    access = _create_or_link(tenant, integration, document, password, passwords, audit)
-    access.loaded_groups = []
+    password_hash = ""
+    if password is not None:
+        # Hashed only for a write that will store it: not for a userName already here.
+        if _in_tenant(tenant, document["userName"]):
+            raise Uniqueness(USER_EXISTS)
+        password_hash = scim_password_hash(password, passwords)
+    access = _insert_new_user(tenant, integration, document, password_hash, audit)
+    if access is None:
+        access = _create_or_link(tenant, integration, document, password_hash, audit)
+    access.loaded_groups = []  # a new access is in no group yet
     return access
 
 
-def _password_settable_on_create(tenant: Tenant, user_name: str) -> bool:
-    """Whether a POST that carries a password would store it: the userName is free, or its
-    user is one this tenant may link and write. Read without a lock, before the password is
-    hashed; the locked path decides again (and hashes then, if this read was overtaken)."""
-    user = (
-        User.objects.filter(user_name_key=case_insensitive_key(user_name))
-        .annotate(
-            owner_tenant_id=owner_tenant_subquery("pk"),
-            in_tenant=Exists(TenantAccess.objects.filter(tenant=tenant, user_id=OuterRef("pk"))),
-        )
-        .first()
-    )
-    if user is None:
-        return True
-    if is_administrator(user) or user.in_tenant:
-        return False  # a 409
-    return may_write_profile(user=user, tenant=tenant, owner_tenant_id=user.owner_tenant_id)
+def _in_tenant(tenant: Tenant, user_name: str) -> bool:
+    """Whether the userName (in any case) already has access to the tenant; read without a
+    lock, before a password is hashed. The locked path decides again."""
+    return TenantAccess.objects.filter(
+        tenant=tenant, user__user_name_key=case_insensitive_key(user_name)
+    ).exists()
 
 
 def _insert_new_user(
@@ -105,23 +103,20 @@ def _insert_new_user(
 ) -> TenantAccess | None:
     """The usual POST — a userName nobody has — without looking it up first.
 
-    The user, its values, its access and the audit event are inserted all or none: on
+    The user, its access, the access's values and the audit event are inserted all or none: on
     PostgreSQL one round trip, which is the whole write. None if a constraint refused them (the
     userName is taken, perhaps by a concurrent request): nothing was written, and
     `_create_or_link` decides under a lock.
     """
-    user, values = _new_user(tenant, document, password_hash)
-    access = _new_access(tenant, integration, user, document)
+    user = _new_user(tenant, document)
+    access, values = _new_access(tenant, integration, user, document, password_hash)
     event = audit.event(resource_id=user.pk)
     try:
-        insert_atomically(
-            [*_user_rows(user, values), (ACCESS_INSERT, access), (EVENT_INSERT, event)]
-        )
+        insert_atomically([*_access_rows(user, access, values), (EVENT_INSERT, event)])
     except (IntegrityError, DataError, InternalError, ProgrammingError):
         # Refused, nothing written: the userName is taken, or a row could not be stored (the
         # audit trail, say). The careful path decides, and answers as the refusal deserves.
         return None
-    access.user = user
     access.loaded_values = user_resource.value_tuples(values)
     return access
 
@@ -130,8 +125,7 @@ def _create_or_link(
     tenant: Tenant,
     integration: ProvisioningIntegration | None,
     document: dict,
-    password: str | None,
-    passwords: PasswordHasher,
+    password_hash: str,
     audit: AuditEntry,
 ) -> TenantAccess:
     """POST of a userName that may exist: link it into this tenant, or refuse, under its lock."""
@@ -139,77 +133,59 @@ def _create_or_link(
         # Not write_transaction(): a create waits only on a request for the same userName
         # (the session's lock timeout bounds that), and POST is the hot path of an initial sync.
         with transaction.atomic():
-            user = _locked_user_by_name(tenant, document["userName"])
-            rows = []
-            if user is None:  # it was removed since _insert_new_user found it taken
-                user, values = _new_user(tenant, document, encoded(password, passwords))
-                rows = _user_rows(user, values)
-                profile_written = True
-            else:
-                profile_written = _link_existing(tenant, user, document, password, passwords)
-            access = _new_access(tenant, integration, user, document)
-            # The user, its values and its access: one round trip on PostgreSQL.
-            insert_together([*rows, (ACCESS_INSERT, access)])
+            user = lookups.locked_user_for_create(
+                tenant.pk, case_insensitive_key(document["userName"])
+            )
+            new_user = user is None  # it was removed since _insert_new_user found it taken
+            if new_user:
+                user = _new_user(tenant, document)
+            elif user.in_tenant:
+                raise Uniqueness(USER_EXISTS)
+            access, values = _new_access(tenant, integration, user, document, password_hash)
+            # The user (if new), its access and the access's values: one round trip on
+            # PostgreSQL.
+            insert_together(_access_rows(user if new_user else None, access, values))
             audit.record(resource_id=user.pk)
     except IntegrityError:
         # Another request created the same userName (in any case) or access concurrently.
         raise Uniqueness(USER_EXISTS) from None
-    access.user = user
-    if profile_written:  # the response shows what was just written: no need to read it back
-        access.loaded_values = user_resource.value_tuples(user_resource.value_rows(user, document))
+    access.loaded_values = user_resource.value_tuples(values)
     return access
 
 
+def _new_user(tenant: Tenant, document: dict) -> User:
+    """A new identity; the tenant creating it holds its primary profile. Its password is
+    unusable: passwords sent over SCIM belong to the tenant's profile."""
+    user = User(user_name=document["userName"], primary_tenant=tenant)
+    user.password = unusable_password()
+    user.sync_canonical_keys()
+    return user
+
+
 def _new_access(
-    tenant: Tenant, integration: ProvisioningIntegration | None, user: User, document: dict
-) -> TenantAccess:
-    return TenantAccess(
+    tenant: Tenant,
+    integration: ProvisioningIntegration | None,
+    user: User,
+    document: dict,
+    password_hash: str,
+) -> tuple[TenantAccess, list[UserValue]]:
+    """The tenant's access to `user`, holding the document as its profile, and its values."""
+    access = TenantAccess(
         tenant=tenant,
         user=user,
         external_id=document.get("externalId", ""),
         active=document.get("active"),
         provisioned_by_id=integration.pk if integration else None,
+        manager_id=_manager_for_write(tenant, user.pk, document),
+        scim_password=password_hash,
+        **user_resource.profile_fields(document),
     )
+    return access, user_resource.value_rows(access, document)
 
 
-def _locked_user_by_name(tenant: Tenant, user_name: str) -> User | None:
-    """The user with this userName (in any case), locked, with its owner and whether it is in
-    the tenant already (a compiled query: every POST runs it)."""
-    return lookups.locked_user_for_create(tenant.pk, case_insensitive_key(user_name))
-
-
-def _new_user(tenant: Tenant, document: dict, password_hash: str) -> tuple[User, list]:
-    """A new user and its multi-valued attributes, to be inserted with its access."""
-    user = User(**user_resource.user_fields(document), site_managed=False)
-    user.manager_id = _manager_for_write(tenant, user, document, keep_hidden=False)
-    user.password = password_hash
-    user.sync_canonical_keys()
-    return user, user_resource.value_rows(user, document)
-
-
-def _user_rows(user: User, values: list[UserValue]) -> list:
-    return [(USER_INSERT, user), *((VALUE_INSERT, value) for value in values)]
-
-
-def _link_existing(
-    tenant: Tenant, user: User, document: dict, password: str | None, passwords: PasswordHasher
-) -> bool:
-    """Link a known userName into this tenant; returns whether its profile was written.
-
-    A user nobody has access to any more is taken over: the body becomes its whole profile and
-    an earlier password stops working unless the body sets one.
-    """
-    if is_administrator(user) or user.in_tenant:
-        raise Uniqueness(USER_EXISTS)
-    if not may_write_profile(user=user, tenant=tenant, owner_tenant_id=user.owner_tenant_id):
-        return False
-    orphan = user.owner_tenant_id is None
-    _write_profile(
-        user, document, _manager_for_write(tenant, user, document, keep_hidden=not orphan)
-    )
-    if orphan or password is not None:
-        store_password(user, password, passwords)
-    return True
+def _access_rows(user: User | None, access: TenantAccess, values: list[UserValue]) -> list:
+    rows = [(USER_INSERT, user)] if user is not None else []
+    return [*rows, (ACCESS_INSERT, access), *((VALUE_INSERT, value) for value in values)]
 
 
 @retry_once_on_conflict
@@ -222,12 +198,8 @@ def scim_user_replace(
     passwords: PasswordHasher | None = None,
     audit: AuditEntry,
 ) -> None:
-    """PUT /Users/{id}: the document becomes the user's state; absent attributes are cleared
-    (a password is changed only when the document carries one).
-
-    A tenant that does not own the profile changes only its own attributes (externalId,
-    active); the rest of the document is accepted and has no effect.
-    """
+    """PUT /Users/{id}: the document becomes this tenant's profile of the user; absent
+    attributes are cleared (a password is changed only when the document carries one)."""
     password = document.pop("password", UNCHANGED)
     _update_user(
         tenant=tenant,
@@ -283,12 +255,12 @@ def _update_user(
     may_set_password: bool,
     audit: AuditEntry,
 ) -> None:
-    """Lock, check the version, build the new document, write what this tenant may write.
+    """Lock, check the version, build the new document, write it as this tenant's profile.
 
-    `build(access)` returns the new document and the password: UNCHANGED, None (no usable
-    password) or the one to set. When the write `may_set_password`, it is first built from an
-    unlocked read, so that the password is hashed only if the write is valid and this tenant
-    may set it, and before any row is locked.
+    `build(access)` returns the new document and the password: UNCHANGED, None (no password)
+    or the one to set. When the write `may_set_password`, it is first built from an unlocked
+    read, so that the password is hashed only if the write is valid, and before any row is
+    locked.
     """
     passwords = passwords or PasswordHasher()
     if may_set_password:
@@ -298,13 +270,8 @@ def _update_user(
             access = locked_access(tenant, user_id)
             check_version(user_resource.user_version(access), if_match)
             document, password = build(access)
-            user = access.user
-            if may_write_profile(user=user, tenant=tenant, owner_tenant_id=access.owner_tenant_id):
-                _check_new_name(user, document["userName"])
-                _write_profile(user, document, _manager_for_write(tenant, user, document))
-                if password is not UNCHANGED:
-                    store_password(user, password, passwords)
-            _write_access(access, document)
+            _rename(tenant, access.user, document["userName"])
+            _write_profile(tenant, access, document, password, passwords)
             audit.record(resource_id=access.user_id)
     except IntegrityError:
         raise Uniqueness(NAME_TAKEN) from None
@@ -317,15 +284,14 @@ def _hash_the_password_ahead(
     build: Callable[[TenantAccess], tuple[dict, object]],
     passwords: PasswordHasher,
 ) -> None:
-    """The locked write, rehearsed on an unlocked read: the same refusals (404, 403, 412, a
-    400 for an invalid PATCH) before anything is hashed, then the hash of the password the
-    write will store, if it stores one."""
+    """The locked write, rehearsed on an unlocked read: the same refusals (404, 412, a 400 for
+    an invalid PATCH or a rename this tenant may not make) before anything is hashed, then the
+    hash of the password the write will store, if it stores one."""
     access = access_of(tenant, user_id)
     check_version(user_resource.user_version(access), if_match)
-    _, password = build(access)
-    if isinstance(password, str) and may_write_profile(
-        user=access.user, tenant=tenant, owner_tenant_id=access.owner_tenant_id
-    ):
+    document, password = build(access)
+    _check_rename(tenant, access.user, document["userName"])
+    if isinstance(password, str):
         passwords.hash(password)
 
 
@@ -337,8 +303,8 @@ def scim_user_delete(
 
     Its group memberships in the tenant go with the access (foreign key cascade), and so do its
     role bindings in the tenant (a database trigger, whoever removes an access); other tenants
-    keep seeing the user. If this tenant
-    owned the profile, ownership passes to the tenant with the oldest remaining access.
+    keep seeing the user. The tenant's profile of the user goes with the access; the user's
+    primary tenant stays as it was (`kestra_iam.profiles`).
     """
     with write_transaction():
         # Lock order, everywhere: group rows (by primary key), then access rows. A group PATCH
@@ -365,64 +331,79 @@ def scim_user_delete(
 # --- pieces -------------------------------------------------------------------------------------
 
 
-def _check_new_name(user: User, user_name: str) -> None:
+def _check_rename(tenant: Tenant, user: User, user_name: str) -> bool:
+    """Whether the document renames the user, refusing a rename this tenant may not make.
+
+    Another spelling of the same name (a case difference) from a tenant that is not the
+    primary one is no rename: the identity keeps the primary tenant's spelling."""
+    if user_name == user.user_name:
+        return False
+    if may_rename(user, tenant):
+        return True
+    if case_insensitive_key(user_name) == user.user_name_key:
+        return False
+    raise Mutability(NOT_PRIMARY.format(current=user.user_name))
+
+
+def _rename(tenant: Tenant, user: User, user_name: str) -> None:
+    if not _check_rename(tenant, user, user_name):
+        return
     new_key = case_insensitive_key(user_name)
     if new_key != user.user_name_key and (
         User.objects.filter(user_name_key=new_key).exclude(pk=user.pk).exists()
     ):
         raise Uniqueness(NAME_TAKEN)
+    save_new_version(user, {"user_name": user_name, "user_name_key": new_key})
 
 
-def _manager_for_write(tenant: Tenant, user: User, document: dict, *, keep_hidden: bool = True):
-    """The manager a profile write stores: the one the document names, which must be a user
-    of this tenant; else none — except that a manager this tenant cannot see (one without
-    access to it) is left as it is when `keep_hidden`, since the tenant can neither see nor
-    address it."""
+def _manager_for_write(tenant: Tenant, user_pk, document: dict) -> int | None:
+    """The access of the manager the document names, which must be a user of this tenant."""
     manager_id = user_resource.manager_id(document)
     if manager_id is None:
-        if keep_hidden and user.manager_id and not _has_access(tenant, user.manager_id):
-            return user.manager_id
         return None
     pk = parse_uuid(manager_id)
-    if pk is not None and pk == user.pk:
+    if pk is not None and pk == user_pk:
         raise InvalidValue("A user cannot be their own manager.")
-    if pk is None or not _has_access(tenant, pk):
+    manager = (
+        TenantAccess.objects.for_tenant(tenant).filter(user_id=pk).values_list("pk", flat=True)
+        if pk is not None
+        else []
+    )
+    manager = next(iter(manager), None)
+    if manager is None:
         raise InvalidValue(f"manager {manager_id!r} is not the id of a user of this tenant.")
-    return pk
+    return manager
 
 
-def _has_access(tenant: Tenant, user_pk) -> bool:
-    return TenantAccess.objects.for_tenant(tenant).filter(user_id=user_pk).exists()
-
-
-def _write_profile(user: User, document: dict, manager_id) -> bool:
-    """Store the document's global profile on an existing user; returns whether it changed."""
-    fields = {**user_resource.user_fields(document), "manager_id": manager_id}
-    updates = {name: value for name, value in fields.items() if getattr(user, name) != value}
-    if "user_name" in updates:
-        updates["user_name_key"] = case_insensitive_key(updates["user_name"])
-    new_rows = user_resource.value_rows(user, document)
-    current = UserValue.objects.filter(user=user).order_by("attribute", "position")
+def _write_profile(
+    tenant: Tenant,
+    access: TenantAccess,
+    document: dict,
+    password: object,
+    passwords: PasswordHasher,
+) -> None:
+    """Store the document as the tenant's profile of the user: the access's columns and
+    values, each written only if it changed (an unchanged write keeps the version)."""
+    fields = {
+        **user_resource.profile_fields(document),
+        "external_id": document.get("externalId", ""),
+        "active": document.get("active"),
+        "manager_id": _manager_for_write(tenant, access.user_id, document),
+    }
+    updates = {name: value for name, value in fields.items() if getattr(access, name) != value}
+    if password is not UNCHANGED:
+        updates["scim_password"] = scim_password_hash(password, passwords)
+    new_rows = user_resource.value_rows(access, document)
+    current = UserValue.objects.filter(access=access).order_by("attribute", "position")
     rows_changed = sorted(map(_signature, current), key=repr) != sorted(
         map(_signature, new_rows), key=repr
     )
     if updates or rows_changed:
-        save_new_version(user, updates)
+        save_new_version(access, updates)
     if rows_changed:
-        UserValue.objects.filter(user=user).delete()
+        UserValue.objects.filter(access=access).delete()
         UserValue.objects.bulk_create(new_rows)
-    return bool(updates or rows_changed)
 
 
 def _signature(row: UserValue) -> tuple:
     return (row.attribute, row.position, row.value, row.type, row.primary, row.display, row.extra)
-
-
-def _write_access(access: TenantAccess, document: dict) -> None:
-    """What the tenant's identity provider owns on its access: externalId and active."""
-    external_id = document.get("externalId", "")
-    active = document.get("active")
-    if (access.external_id, access.active) != (external_id, active):
-        TenantAccess.objects.filter(pk=access.pk).update(
-            external_id=external_id, active=active, version=F("version") + 1, updated_at=now()
-        )

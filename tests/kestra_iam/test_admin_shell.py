@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from kestra_iam.models import Role, User
+from kestra_iam.models import Role, TenantAccess, User
 from kestra_iam.permissions import Action, Resource
 from tests.factories import (
     ApiTokenFactory,
@@ -20,7 +20,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-IAM_MODELS = ["Users", "Groups", "Roles", "Bindings", "Service accounts"]
+IAM_MODELS = ["Users", "Profiles per tenant", "Groups", "Roles", "Bindings", "Service accounts"]
 
 
 def section_names(html: str) -> list[str]:
@@ -53,7 +53,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
 @pytest.fixture
 def populated(tenant):
     membership = GroupMembershipFactory(group=GroupFactory(tenant=tenant))
-    UserValueFactory(user=membership.access.user)
+    UserValueFactory(access=membership.access)
     account = ServiceAccountFactory(tenant=tenant)
     token = ApiTokenFactory(service_account=account)
     role = RoleFactory(tenant=tenant, permissions={"GROUPS": ["READ"]})
@@ -63,7 +63,17 @@ def populated(tenant):
 
 
 @pytest.mark.parametrize(
-    "model", ["tenant", "user", "group", "groupmembership", "role", "binding", "serviceaccount"]
+    "model",
+    [
+        "tenant",
+        "user",
+        "tenantaccess",
+        "group",
+        "groupmembership",
+        "role",
+        "binding",
+        "serviceaccount",
+    ],
 )
 def test_every_list_add_and_change_page_renders(admin_client, populated, model):
     assert admin_client.get(reverse(f"admin:kestra_iam_{model}_changelist")).status_code == 200
@@ -71,6 +81,7 @@ def test_every_list_add_and_change_page_renders(admin_client, populated, model):
     instance = {
         "tenant": populated["account"].tenant,
         "user": populated["membership"].access.user,
+        "tenantaccess": populated["membership"].access,
         "group": populated["membership"].group,
         "groupmembership": populated["membership"],
         "role": populated["role"],
@@ -179,13 +190,16 @@ def test_labels_are_words_not_scim_attribute_names(admin_client, client, tenant)
     assert "User name:" in login and "UserName" not in login
     user = User.objects.create_user("ada@example.com")
     html = admin_client.get(reverse("admin:kestra_iam_user_change", args=[user.pk])).content
-    html = html.decode()
+    assert ">User name:</label>" in html.decode()
+    access = TenantAccess.objects.create(user=user, tenant=tenant)
+    html = admin_client.get(reverse("admin:kestra_iam_tenantaccess_change", args=[access.pk]))
+    html = html.content.decode()
     for label in [
-        "User name:",
         "Display name:",
         "Given name:",
         "Honorific prefix:",
         "Cost center:",
+        "Manager:",
     ]:
         assert f">{label}</label>" in html
     assert "Name.honorificPrefix" not in html and "DisplayName" not in html
@@ -212,18 +226,45 @@ def test_the_membership_admin_refuses_a_member_of_another_tenant(admin_client):
     assert not GroupMembership.objects.exists()
 
 
-def test_the_user_page_shows_the_profile_owner(admin_client, tenant):
-    from tests.factories import TenantAccessFactory, UserFactory
+def test_the_site_administrator_chooses_the_primary_profile(admin_client, tenant, other_tenant):
+    from kestra_iam.models import TenantAccess
+    from tests.factories import TenantAccessFactory, TenantFactory, UserFactory
 
-    made_here = UserFactory()
-    page = admin_client.get(reverse("admin:kestra_iam_user_change", args=[made_here.pk]))
-    assert "this site (managed in the admin)" in page.content.decode()
-    provisioned = UserFactory(site_managed=False)
-    TenantAccessFactory(user=provisioned, tenant=tenant)
-    page = admin_client.get(reverse("admin:kestra_iam_user_change", args=[provisioned.pk]))
-    assert "tenant main" in page.content.decode()
-    orphan = UserFactory(site_managed=False)
-    page = admin_client.get(reverse("admin:kestra_iam_user_change", args=[orphan.pk]))
-    assert "nobody: the next tenant that provisions this user takes it over" in (
-        page.content.decode()
-    )
+    person = UserFactory(user_name="ada@example.com", primary_tenant=tenant)
+    TenantAccessFactory(user=person, tenant=tenant, display_name="Ada in main")
+    TenantAccessFactory(user=person, tenant=other_tenant, display_name="Ada in other")
+    TenantFactory(id="third")  # holds no profile of her
+    listing = admin_client.get(reverse("admin:kestra_iam_user_changelist")).content.decode()
+    assert "Ada in main" in listing and "Ada in other" not in listing
+    url = reverse("admin:kestra_iam_user_change", args=[person.pk])
+    page = admin_client.get(url).content.decode()
+    offered = page.split('name="primary_tenant"')[1].split("</select>")[0]
+    assert 'value="main"' in offered and 'value="other"' in offered
+    assert 'value="third"' not in offered
+    form = {
+        "user_name": person.user_name,
+        "primary_tenant": "other",
+        "is_active": "on",
+        "accesses-TOTAL_FORMS": "2",
+        "accesses-INITIAL_FORMS": "2",
+        "accesses-MIN_NUM_FORMS": "0",
+        "accesses-MAX_NUM_FORMS": "1000",
+    }
+    for n, access in enumerate(TenantAccess.objects.filter(user=person).order_by("pk")):
+        form.update(
+            {
+                f"accesses-{n}-id": access.pk,
+                f"accesses-{n}-user": person.pk,
+                f"accesses-{n}-tenant": access.tenant_id,
+                f"accesses-{n}-external_id": access.external_id,
+                f"accesses-{n}-active": "on",
+            }
+        )
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    person.refresh_from_db()
+    assert person.primary_tenant_id == "other"
+    refused = admin_client.post(url, {**form, "primary_tenant": "third"})
+    assert refused.status_code == 200
+    person.refresh_from_db()
+    assert person.primary_tenant_id == "other"

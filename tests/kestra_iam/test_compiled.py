@@ -41,34 +41,53 @@ def test_markers_must_be_plain_parameters():
 
 
 def test_a_compiled_insert_writes_what_save_writes(tenant):
-    user = UserFactory.build(user_name="Compiled@Example.com", site_managed=False)
+    user = UserFactory.build(user_name="Compiled@Example.com", primary_tenant=tenant)
     user.sync_canonical_keys()
     CompiledInsert(User).insert(user)
     stored = User.objects.get(pk=user.pk)
-    assert stored.user_name_key == "compiled@example.com" and not stored.site_managed
+    assert stored.user_name_key == "compiled@example.com" and stored.primary_tenant_id == "main"
     assert stored.created_at == user.created_at and stored.updated_at is not None
     access = TenantAccess(tenant=tenant, user=user, external_id="x")
     CompiledInsert(TenantAccess).insert(access)
     assert access.pk == TenantAccess.objects.get().pk  # the auto key came back
 
 
-def test_inserts_together_are_one_round_trip_on_postgresql(tenant):
+def test_inserts_together_are_one_round_trip_on_postgresql(tenant, other_tenant):
+    """Values follow the access inserted before them, whose key the database assigns: each
+    lands on its own access, in the one message."""
     user = UserFactory.build(user_name="together@example.com")
     user.sync_canonical_keys()
-    value = UserValue(user=user, attribute="emails", position=0, value="t@example.com")
-    access = TenantAccess(tenant=tenant, user=user)
+    first, second = (TenantAccess(tenant=t, user=user) for t in (tenant, other_tenant))
+    values = {
+        access.tenant_id: [
+            UserValue(access=access, attribute="emails", position=n, value=f"{n}@{access.tenant}")
+            for n in range(2)
+        ]
+        for access in (first, second)
+    }
     event = AuditEvent(action="x", outcome=200, actor_type="admin", actor="a")
+    value_insert = CompiledInsert(UserValue, follows="access")
     rows = [
         (CompiledInsert(User), user),
-        (CompiledInsert(UserValue), value),
-        (CompiledInsert(TenantAccess), access),
+        (CompiledInsert(TenantAccess), first),
+        *((value_insert, value) for value in values["main"]),
+        (CompiledInsert(TenantAccess), second),
+        *((value_insert, value) for value in values["other"]),
         (CompiledInsert(AuditEvent), event),
     ]
     with CaptureQueriesContext(connection) as context:
         insert_together(rows)
-    assert len(context) == (1 if connection.vendor == "postgresql" else 4)
-    assert access.pk == TenantAccess.objects.get().pk and event.pk == AuditEvent.objects.get().pk
-    assert UserValue.objects.get().value == "t@example.com"
+    assert len(context) == (1 if connection.vendor == "postgresql" else len(rows))
+    assert event.pk == AuditEvent.objects.get().pk
+    stored = set(UserValue.objects.values_list("access__tenant_id", "value"))
+    assert stored == {("main", "0@main"), ("main", "1@main"), ("other", "0@other"),
+                      ("other", "1@other")}  # fmt: skip
+    assert {v.access_id for v in values["other"]} == {second.pk} != {first.pk}
+
+
+def test_only_a_key_the_database_assigns_can_be_followed():
+    with pytest.raises(ValueError, match="a key the database assigns"):
+        CompiledInsert(TenantAccess, follows="user")
 
 
 def _user_rows_then_a_duplicate(tenant, name):
@@ -111,12 +130,12 @@ def test_inserts_atomically_in_a_transaction_leave_it_usable(tenant):
 def test_a_statement_can_lead_inserts_in_their_round_trip(tenant):
     user = UserFactory(user_name="lead@example.com")
     update = (
-        'UPDATE "kestra_iam_user" SET "display_name" = %s WHERE "id" = %s',
-        ["Led", User._meta.pk.get_db_prep_value(user.pk, connection)],
+        'UPDATE "kestra_iam_user" SET "user_name" = %s WHERE "id" = %s',
+        ["led@example.com", User._meta.pk.get_db_prep_value(user.pk, connection)],
     )
     event = AuditEvent(action="x", outcome=200, actor_type="admin", actor="a")
     with CaptureQueriesContext(connection) as context:
         insert_together([(CompiledInsert(AuditEvent), event)], first=update)
     assert len(context) == (1 if connection.vendor == "postgresql" else 2)
-    assert User.objects.get(pk=user.pk).display_name == "Led"
+    assert User.objects.get(pk=user.pk).user_name == "led@example.com"
     assert event.pk == AuditEvent.objects.get().pk

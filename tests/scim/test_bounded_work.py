@@ -124,7 +124,7 @@ def test_a_huge_value_list_is_refused_before_any_value_is_cleaned(scim, monkeypa
     response = scim.patch(f"/Users/{user['id']}", body)
     assert response.status_code == 400 and response.json()["scimType"] == "tooMany"
     assert cleaned == []
-    assert not UserValue.objects.filter(user_id=user["id"]).exists()
+    assert not UserValue.objects.filter(access__user_id=user["id"]).exists()
 
 
 # --- group lists ---------------------------------------------------------------------------------

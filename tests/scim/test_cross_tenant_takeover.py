@@ -1,8 +1,9 @@
-"""Global users without cross-tenant takeover, played over real HTTP with two tenants' tokens.
+"""Per-tenant profiles, played over real HTTP with two tenants' tokens: no tenant reads,
+squats or takes over a person another tenant's identity provider provisioned.
 
 Tenant `other` provisions its people; tenant `main` holds its own valid Secret Token and tries
-everything a hostile (or merely misconfigured) identity provider could to take them over. After
-each attempt, `other`'s own view, the password and the administrators must be as they were.
+everything a hostile (or merely misconfigured) identity provider could. After each attempt,
+`other`'s own view, the primary profile and every password check must be as they were.
 """
 
 from urllib.parse import quote
@@ -10,7 +11,8 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth.hashers import check_password
 
-from kestra_iam.models import Binding, Role, TenantAccess, User
+from kestra_iam.models import TenantAccess, User
+from kestra_iam.profiles import primary_profile, set_primary_tenant
 from provisioning.selectors import scim_base_path
 from provisioning.services import integration_create
 from tests.factories import TenantFactory, UserFactory
@@ -20,9 +22,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 VICTIM_PASSWORD = "Victim-Pass-456"
 ATTACKER_PASSWORD = "Attacker-Pass-123"
+SITE_PASSWORD = "Site-Pass-789"
 
 
 def client_for(live_server, tenant_id: str) -> EntraClient:
@@ -55,6 +57,21 @@ def created(response) -> dict:
     return response.json()
 
 
+def without_meta(document: dict) -> dict:
+    return {key: value for key, value in document.items() if key not in ("id", "meta")}
+
+
+VICTIM = {
+    "schemas": [USER, ENTERPRISE],
+    "userName": "victim@other.example",
+    "displayName": "Victoria Victim",
+    "title": "Engineer",
+    "password": VICTIM_PASSWORD,
+    "emails": [{"value": "victim@other.example", "type": "work", "primary": True}],
+    "phoneNumbers": [{"value": "+1 555 0100", "type": "work"}],
+}
+
+
 @pytest.fixture
 def victim(other) -> dict:
     """A user `other` provisioned, with a manager who exists only in `other`."""
@@ -65,13 +82,7 @@ def victim(other) -> dict:
         )
     )
     body = {
-        "schemas": [USER, ENTERPRISE],
-        "userName": "victim@other.example",
-        "displayName": "Victoria Victim",
-        "title": "Engineer",
-        "password": VICTIM_PASSWORD,
-        "emails": [{"value": "victim@other.example", "type": "work", "primary": True}],
-        "phoneNumbers": [{"value": "+1 555 0100", "type": "work"}],
+        **VICTIM,
         ENTERPRISE: {"department": "R&D", "employeeNumber": "42", "manager": {"value": boss["id"]}},
     }
     user = created(other.post("/Users", body))
@@ -82,82 +93,180 @@ def victim(other) -> dict:
     }
 
 
+def scim_password(tenant_id: str, user_id: str) -> str:
+    return TenantAccess.objects.get(tenant_id=tenant_id, user_id=user_id).scim_password
+
+
 def assert_untouched(other, victim) -> None:
+    """`other` sees what it wrote; the primary profile is its; no sign-in password was set."""
     now_seen = other.get(f"/Users/{victim['id']}").json()
     assert now_seen == victim["seen_by_other"]
     found = search(other, 'userName eq "victim@other.example"')
     assert [u["id"] for u in found["Resources"]] == [victim["id"]]
     user = User.objects.get(pk=victim["id"])
-    assert check_password(VICTIM_PASSWORD, user.password)
-    assert not check_password(ATTACKER_PASSWORD, user.password)
+    assert user.primary_tenant_id == "other"
+    assert primary_profile(user).display_name == "Victoria Victim"
+    assert not user.has_usable_password()  # SCIM never sets how a person signs in here
+    assert check_password(VICTIM_PASSWORD, scim_password("other", victim["id"]))
 
 
-def test_a_post_of_another_tenants_user_links_it_and_changes_nothing_global(main, other, victim):
-    response = main.post(
-        "/Users",
-        {
-            "schemas": [USER],
-            "userName": "VICTIM@other.example",
-            "displayName": "pwned",
-            "password": ATTACKER_PASSWORD,
-            "emails": [{"value": "attacker@evil.example"}],
-            "externalId": "main-ext",
-            "active": False,
-        },
-    )
-    linked = created(response)
-    assert linked["id"] == victim["id"]  # linking keeps Entra's sync working: same id
-    # The response shows the stored profile, with main's own per-tenant attributes.
-    assert linked["displayName"] == "Victoria Victim"
-    assert linked["emails"] == [{"value": "victim@other.example", "type": "work", "primary": True}]
-    assert (linked["externalId"], linked["active"]) == ("main-ext", False)
+def test_linking_another_tenants_user_reveals_nothing_it_wrote(main, other, victim):
+    body = {
+        "schemas": [USER],
+        "userName": "VICTIM@other.example",
+        "displayName": "Guessed",
+        "password": ATTACKER_PASSWORD,
+        "emails": [{"value": "attacker@evil.example"}],
+        "externalId": "main-ext",
+        "active": False,
+    }
+    linked = created(main.post("/Users", body))
+    assert linked["id"] == victim["id"]  # linking keeps the identity: same id
+    # Exactly what main sent (userName as the identity spells it), nothing of other's profile.
+    assert without_meta(linked) == {
+        "schemas": [USER],
+        "userName": "victim@other.example",
+        "displayName": "Guessed",
+        "emails": [{"value": "attacker@evil.example"}],
+        "externalId": "main-ext",
+        "active": False,
+    }
+    assert main.get(f"/Users/{victim['id']}").json() == linked
+    assert linked["meta"]["created"] != victim["seen_by_other"]["meta"]["created"]
+    for oracle in (
+        'title eq "Engineer"',
+        'displayName sw "Victoria"',
+        'emails.value eq "victim@other.example"',
+        "phoneNumbers pr",
+        f'{ENTERPRISE}:employeeNumber eq "42"',
+        f'{ENTERPRISE}:department eq "R&D"',
+        f'manager.value eq "{victim["boss"]}"',
+        'manager.displayName sw "Boss"',
+    ):
+        assert search(main, oracle)["totalResults"] == 0, oracle
+    assert check_password(ATTACKER_PASSWORD, scim_password("main", victim["id"]))
     assert_untouched(other, victim)
 
 
-def test_a_non_owners_put_and_patch_are_accepted_and_change_only_its_access(main, other, victim):
+def test_each_tenants_writes_change_only_its_own_view(main, other, victim):
     created(main.post("/Users", {"schemas": [USER], "userName": "victim@other.example"}))
+    put_body = {
+        "schemas": [USER, ENTERPRISE],
+        "userName": "victim@other.example",
+        "displayName": "Main's name for her",
+        "title": "Contractor",
+        "password": ATTACKER_PASSWORD,
+        "emails": [{"value": "v@main.example", "type": "work"}],
+        "externalId": "main-ext",
+        "active": True,
+        ENTERPRISE: {"department": "Sales"},
+    }
+    put = main.request("PUT", f"/Users/{victim['id']}", put_body)
+    assert put.status == 200, put.body
+    sent = {key: value for key, value in put_body.items() if key != "password"}
+    assert without_meta(put.json()) == sent  # what main sent: nothing for Entra to correct
+    patch = main.patch(
+        f"/Users/{victim['id']}",
+        {"op": "replace", "path": "displayName", "value": "Renamed in main"},
+        {"op": "replace", "value": {"title": "CEO"}},
+        {"op": "replace", "path": "active", "value": False},
+    )
+    assert patch.status == 200, patch.body
+    seen = main.get(f"/Users/{victim['id']}").json()
+    assert (seen["displayName"], seen["title"], seen["active"]) == ("Renamed in main", "CEO", False)
+    # main's own manager for her is one of main's users.
+    mentor = created(main.post("/Users", {"schemas": [USER], "userName": "mentor@main.example"}))
+    patch = main.patch(
+        f"/Users/{victim['id']}",
+        {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": mentor["id"]},
+    )
+    assert patch.json()[ENTERPRISE]["manager"]["value"] == mentor["id"]
+    assert search(main, f'manager.value eq "{mentor["id"]}"')["totalResults"] == 1
+    refused = main.patch(
+        f"/Users/{victim['id']}",
+        {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": victim["boss"]},
+    )
+    assert (
+        refused.status == 400 and "not the id of a user of this tenant" in refused.json()["detail"]
+    )
+    assert check_password(ATTACKER_PASSWORD, scim_password("main", victim["id"]))
+    assert_untouched(other, victim)
+
+
+def test_only_the_primary_tenant_renames_the_identity(main, other, victim):
+    created(main.post("/Users", {"schemas": [USER], "userName": "victim@other.example"}))
+    rename = {"op": "replace", "path": "userName", "value": "renamed@evil.example"}
+    refused = main.patch(f"/Users/{victim['id']}", rename)
+    assert refused.status == 400, refused.body
+    assert refused.json()["scimType"] == "mutability"
+    assert "primary" in refused.json()["detail"]
     put = main.request(
         "PUT",
         f"/Users/{victim['id']}",
-        {
-            "schemas": [USER],
-            "userName": "renamed@evil.example",
-            "displayName": "pwned",
-            "password": ATTACKER_PASSWORD,
-            "externalId": "main-ext",
-            "active": False,
-        },
+        {"schemas": [USER], "userName": "renamed@evil.example", "title": "Not written"},
     )
-    assert put.status == 200
-    assert put.json()["userName"] == "victim@other.example"
-    assert (put.json()["externalId"], put.json()["active"]) == ("main-ext", False)
-    patch = main.patch(
+    assert put.status == 400 and "title" not in main.get(f"/Users/{victim['id']}").json()
+    # Another spelling of the same name is no rename: accepted, the identity's spelling stays.
+    same = main.patch(
         f"/Users/{victim['id']}",
-        {"op": "replace", "path": "displayName", "value": "pwned again"},
-        {"op": "replace", "path": "password", "value": ATTACKER_PASSWORD},
-        {"op": "replace", "value": {"userName": "renamed@evil.example", "title": "CEO"}},
-        {"op": "remove", "path": "phoneNumbers"},
-        {"op": "replace", "path": f"{ENTERPRISE}:department", "value": "Sales"},
-        {"op": "replace", "path": "active", "value": True},
+        {"op": "replace", "path": "userName", "value": "Victim@Other.Example"},
     )
-    assert patch.status == 200, patch.body
-    assert patch.json()["displayName"] == "Victoria Victim" and patch.json()["active"] is True
+    assert same.status == 200 and same.json()["userName"] == "victim@other.example"
     assert_untouched(other, victim)
+    # The primary tenant renames; every tenant sees the new identity.
+    renamed = other.patch(
+        f"/Users/{victim['id']}",
+        {"op": "replace", "path": "userName", "value": "victoria@other.example"},
+    )
+    assert renamed.status == 200, renamed.body
+    assert main.get(f"/Users/{victim['id']}").json()["userName"] == "victoria@other.example"
 
 
-def test_pre_claiming_a_user_name_does_not_survive_the_real_owner(main, other):
+def test_the_squatting_sequence_ends_with_the_squatter_owning_nothing(main, other, victim):
+    """B (main) links A's (other's) person, A's identity provider deletes her (Entra does, 30
+    days after unassignment), B rewrites what it can, A provisions her again."""
+    created(main.post("/Users", {"schemas": [USER], "userName": "victim@other.example"}))
+    assert other.delete(f"/Users/{victim['id']}").status == 204
+    user = User.objects.get(pk=victim["id"])
+    assert user.primary_tenant_id == "other" and primary_profile(user) is None  # not handed on
+    squat = main.patch(
+        f"/Users/{victim['id']}",
+        {"op": "replace", "path": "emails", "value": [{"value": "attacker@evil.example"}]},
+        {"op": "replace", "path": "password", "value": ATTACKER_PASSWORD},
+    )
+    assert squat.status == 200
+    takeover = main.patch(
+        f"/Users/{victim['id']}",
+        {"op": "replace", "path": "userName", "value": "attacker@evil.example"},
+    )
+    assert takeover.status == 400
+    # A provisions her again: same id, its own profile, its writes apply.
+    back = created(other.post("/Users", VICTIM))
+    assert back["id"] == victim["id"]
+    assert back["emails"] == VICTIM["emails"] and back["displayName"] == "Victoria Victim"
+    patch = other.patch(
+        f"/Users/{victim['id']}", {"op": "replace", "path": "title", "value": "Staff Engineer"}
+    )
+    assert patch.status == 200 and patch.json()["title"] == "Staff Engineer"
+    seen = other.get(f"/Users/{victim['id']}").json()
+    assert seen["title"] == "Staff Engineer" and seen["emails"] == VICTIM["emails"]
+    user.refresh_from_db()
+    assert user.primary_tenant_id == "other" and user.user_name == "victim@other.example"
+    assert primary_profile(user).title == "Staff Engineer"
+    assert not user.has_usable_password()
+    assert check_password(VICTIM_PASSWORD, scim_password("other", victim["id"]))
+    assert main.get(f"/Users/{victim['id']}").json()["emails"] == [
+        {"value": "attacker@evil.example"}
+    ]
+
+
+def test_a_pre_claimed_user_name_gives_the_squatter_only_its_own_view(main, other):
     squatted = created(
         main.post(
             "/Users",
-            {
-                "schemas": [USER],
-                "userName": "newhire@other.example",
-                "title": "Planted",
-                "password": ATTACKER_PASSWORD,
-            },
+            {"schemas": [USER], "userName": "newhire@other.example", "title": "Planted"},
         )
     )
-    assert main.delete(f"/Users/{squatted['id']}").status == 204
     hired = created(
         other.post(
             "/Users",
@@ -165,142 +274,73 @@ def test_pre_claiming_a_user_name_does_not_survive_the_real_owner(main, other):
         )
     )
     assert hired["id"] == squatted["id"]
-    assert hired["displayName"] == "New Hire" and "title" not in hired  # the whole profile
-    assert not User.objects.get(pk=hired["id"]).has_usable_password()
-    # `other` owns it now: its writes take effect, main's (linking again) do not.
-    other.patch(f"/Users/{hired['id']}", {"op": "replace", "path": "title", "value": "Analyst"})
-    created(
-        main.post(
-            "/Users",
-            {
-                "schemas": [USER],
-                "userName": "newhire@other.example",
-                "title": "Planted again",
-                "password": ATTACKER_PASSWORD,
-            },
-        )
-    )
+    assert hired["displayName"] == "New Hire" and "title" not in hired
+    # main created the identity, so its profile is the primary one until a site administrator
+    # says otherwise; main's delete alone does not hand it on.
+    assert main.delete(f"/Users/{squatted['id']}").status == 204
     user = User.objects.get(pk=hired["id"])
-    assert user.title == "Analyst" and not check_password(ATTACKER_PASSWORD, user.password)
+    assert user.primary_tenant_id == "main" and primary_profile(user) is None
+    rename = {"op": "replace", "path": "userName", "value": "new.hire@other.example"}
+    assert other.patch(f"/Users/{hired['id']}", rename).status == 400
+    set_primary_tenant(user, TenantFactory(id="other"))
+    assert other.patch(f"/Users/{hired['id']}", rename).status == 200
+    assert primary_profile(User.objects.get(pk=hired["id"])).display_name == "New Hire"
 
 
-def test_the_new_owner_of_an_orphan_may_set_its_password(main, other):
-    squatted = created(
-        main.post(
-            "/Users",
-            {"schemas": [USER], "userName": "n2@other.example", "password": ATTACKER_PASSWORD},
-        )
+def test_an_administrators_user_name_answers_like_any_other(main, other):
+    """No oracle: a site administrator's userName links like a stranger's, and a tenant's
+    writes to its view of an administrator change nothing the administrator signs in with."""
+    admin = UserFactory(user_name="root@site.example", password=SITE_PASSWORD)
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    created(other.post("/Users", {"schemas": [USER], "userName": "known@other.example"}))
+    answers = {
+        name: main.post("/Users", {"schemas": [USER], "userName": name, "displayName": "X"})
+        for name in ("root@site.example", "known@other.example", "brand.new@main.example")
+    }
+    assert {response.status for response in answers.values()} == {201}
+    shapes = {
+        name: {**without_meta(response.json()), "userName": "…"}
+        for name, response in answers.items()
+    }
+    assert len({repr(shape) for shape in shapes.values()}) == 1, shapes
+    assert {sorted(r.json()["meta"]) == ["created", "lastModified", "location", "resourceType",
+            "version"] for r in answers.values()} == {True}  # fmt: skip
+    view = main.patch(
+        f"/Users/{admin.pk}",
+        {"op": "replace", "path": "password", "value": ATTACKER_PASSWORD},
+        {"op": "replace", "path": "active", "value": False},
     )
-    main.delete(f"/Users/{squatted['id']}")
-    created(
-        other.post(
-            "/Users",
-            {"schemas": [USER], "userName": "n2@other.example", "password": VICTIM_PASSWORD},
-        )
+    assert view.status == 200, view.body
+    assert (
+        main.patch(
+            f"/Users/{admin.pk}",
+            {"op": "replace", "path": "userName", "value": "pwned@evil.example"},
+        ).status
+        == 400
     )
-    user = User.objects.get(pk=squatted["id"])
-    assert check_password(VICTIM_PASSWORD, user.password)
-    assert not check_password(ATTACKER_PASSWORD, user.password)
-
-
-def test_another_tenants_manager_is_neither_shown_nor_matched(main, other, victim):
-    linked = created(main.post("/Users", {"schemas": [USER], "userName": "victim@other.example"}))
-    seen_by_main = main.get(f"/Users/{victim['id']}").json()
-    assert seen_by_main[ENTERPRISE] == {"department": "R&D", "employeeNumber": "42"}
-    assert "manager" not in linked[ENTERPRISE]
-    for oracle in (
-        f'manager.value eq "{victim["boss"]}"',
-        'manager.displayName sw "Boss"',
-        f'{ENTERPRISE}:manager.displayName co "Secret"',
-        "manager.value pr",
-        f'manager[value eq "{victim["boss"]}"]',
-    ):
-        assert search(main, oracle)["totalResults"] == 0, oracle
-    # The owner still sees and matches its own manager.
-    assert search(other, f'manager.value eq "{victim["boss"]}"')["totalResults"] == 1
-    # A manager main cannot see never makes main's writes fail.
-    patch = main.patch(
-        f"/Users/{victim['id']}", {"op": "replace", "path": "active", "value": False}
+    admin.refresh_from_db()
+    assert check_password(SITE_PASSWORD, admin.password)
+    assert (admin.user_name, admin.is_staff, admin.is_superuser, admin.is_active) == (
+        "root@site.example",
+        True,
+        True,
+        True,
     )
-    assert patch.status == 200
-    assert_untouched(other, victim)
 
 
-def test_ownership_passes_to_the_oldest_remaining_access(main, other, live_server, victim):
-    third = client_for(live_server, "third")
-    created(main.post("/Users", {"schemas": [USER], "userName": "victim@other.example"}))
-    created(third.post("/Users", {"schemas": [USER], "userName": "victim@other.example"}))
-    assert other.delete(f"/Users/{victim['id']}").status == 204
-    # main linked before third: main owns the profile now.
-    third.patch(f"/Users/{victim['id']}", {"op": "replace", "path": "title", "value": "Third"})
-    main.patch(f"/Users/{victim['id']}", {"op": "replace", "path": "title", "value": "Main"})
-    assert User.objects.get(pk=victim["id"]).title == "Main"
-
-
-def test_administrators_are_read_but_never_written(main, other, victim):
-    user = User.objects.get(pk=victim["id"])
-    user.is_superuser = user.is_staff = True
-    user.save()
-    role = Role.objects.create(tenant_id="other", name="Admins", permissions={"USERS": ["READ"]})
-    Binding.objects.create(tenant_id="other", role=role, user=user)
-    before = other.get(f"/Users/{victim['id']}").json()
-    attempts = [
-        other.request(
-            "PUT",
-            f"/Users/{victim['id']}",
-            {"schemas": [USER], "userName": "victim@other.example", "displayName": "Changed"},
-        ),
-        other.patch(f"/Users/{victim['id']}", {"op": "replace", "path": "active", "value": False}),
-        other.patch(
-            f"/Users/{victim['id']}",
-            {"op": "replace", "path": "password", "value": ATTACKER_PASSWORD},
-        ),
-        other.delete(f"/Users/{victim['id']}"),
-    ]
-    for response in attempts:
-        assert response.status == 403, response.body
-        assert "administrator" in response.json()["detail"]
-        assert response.json()["status"] == "403"
-    assert other.get(f"/Users/{victim['id']}").json() == before
-    assert Binding.objects.filter(user=user).exists()
-    assert TenantAccess.objects.filter(user=user, tenant_id="other").exists()
-    assert check_password(VICTIM_PASSWORD, User.objects.get(pk=user.pk).password)
-    # Linking an administrator reads exactly like any other conflict.
-    taken = created(main.post("/Users", {"schemas": [USER], "userName": "taken@main.example"}))
-    ordinary = main.post("/Users", {"schemas": [USER], "userName": taken["userName"]})
-    admin = main.post("/Users", {"schemas": [USER], "userName": "victim@other.example"})
-    assert admin.status == ordinary.status == 409 and admin.json() == ordinary.json()
-
-
-def test_users_made_in_the_admin_are_linked_but_never_rewritten(main):
-    person = UserFactory(
-        user_name="staffless@example.com", display_name="Made Here", password=VICTIM_PASSWORD
-    )
-    assert person.site_managed
+def test_users_made_in_the_admin_are_renamed_by_no_tenant(main):
+    person = UserFactory(user_name="staffless@example.com", password=SITE_PASSWORD)
+    assert person.primary_tenant_id is None
     linked = created(
         main.post(
             "/Users",
-            {
-                "schemas": [USER],
-                "userName": "staffless@example.com",
-                "displayName": "pwned",
-                "password": ATTACKER_PASSWORD,
-            },
+            {"schemas": [USER], "userName": "staffless@example.com", "displayName": "Main's"},
         )
     )
-    assert linked["id"] == str(person.pk) and linked["displayName"] == "Made Here"
-    main.patch(f"/Users/{person.pk}", {"op": "replace", "path": "displayName", "value": "pwned"})
+    assert linked["id"] == str(person.pk) and linked["displayName"] == "Main's"
+    rename = {"op": "replace", "path": "userName", "value": "renamed@example.com"}
+    assert main.patch(f"/Users/{person.pk}", rename).status == 400
     person.refresh_from_db()
-    assert person.display_name == "Made Here"
-    assert check_password(VICTIM_PASSWORD, person.password)
-
-
-def test_an_instance_sharing_one_directory_may_let_every_tenant_write(
-    main, other, victim, settings
-):
-    settings.SCIM_SHARED_PROFILES = True
-    created(main.post("/Users", {"schemas": [USER], "userName": "victim@other.example"}))
-    main.patch(f"/Users/{victim['id']}", {"op": "replace", "path": "title", "value": "Shared"})
-    assert other.get(f"/Users/{victim['id']}").json()["title"] == "Shared"
-    # Still never an administrator, and still never another tenant's manager in main's view.
-    assert "manager" not in main.get(f"/Users/{victim['id']}").json().get(ENTERPRISE, {})
+    assert person.user_name == "staffless@example.com" and person.primary_tenant_id is None
+    assert check_password(SITE_PASSWORD, person.password)

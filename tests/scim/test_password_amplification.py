@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kestra_iam.models import User
+from kestra_iam.models import TenantAccess, User
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +42,9 @@ def nested_passwords(count: int) -> dict:
     return {"op": "replace", "value": {"x": [{"password": f"Secret-{i}"} for i in range(count)]}}
 
 
-def stored_password(user_id) -> str:
-    return User.objects.get(pk=user_id).password
+def stored_password(user_id, tenant_id: str = "main") -> str:
+    """The password a tenant's identity provider set, as that tenant's profile keeps it."""
+    return TenantAccess.objects.get(user_id=user_id, tenant_id=tenant_id).scim_password
 
 
 def test_the_reported_body_hashes_nothing(scim, hashes):
@@ -88,22 +89,36 @@ def test_an_invalid_operation_after_a_password_costs_no_hash(scim, hashes):
     assert response.status_code == 400 and hashes == []
 
 
-def test_a_profile_this_tenant_does_not_own_costs_no_hash(scim, other_scim, hashes):
+def test_a_linked_user_costs_one_hash_per_write_and_sets_only_this_tenants_password(
+    scim, other_scim, hashes
+):
     other_scim.create_user("shared@example.com", password="Owners-Password-1")
-    assert hashes == ["Owners-Password-1"]
     linked = scim.create_user("shared@example.com", password="Linkers-Password-2")
     scim.patch_ops(
         f"/Users/{linked['id']}", {"op": "replace", "path": "password", "value": "Linkers-3"}
     )
     scim.put(f"/Users/{linked['id']}", {"userName": "shared@example.com", "password": "L-4"})
-    assert hashes == ["Owners-Password-1"]
-    assert check_password("Owners-Password-1", stored_password(linked["id"]))
+    assert hashes == ["Owners-Password-1", "Linkers-Password-2", "Linkers-3", "L-4"]
+    assert check_password("L-4", stored_password(linked["id"]))
+    assert check_password("Owners-Password-1", stored_password(linked["id"], "other"))
+    assert not User.objects.get(pk=linked["id"]).has_usable_password()
 
 
-def test_an_administrators_name_costs_no_hash(scim, admin_user, hashes):
-    hashes.clear()  # the fixture's own password
-    response = scim.post("/Users", {"userName": admin_user.user_name, "password": "Pw-123456"})
+def test_a_user_name_already_in_the_tenant_costs_no_hash(scim, hashes):
+    scim.create_user("ada@example.com")
+    response = scim.post("/Users", {"userName": "ADA@example.com", "password": "Pw-123456"})
     assert response.status_code == 409 and hashes == []
+
+
+def test_a_rename_this_tenant_may_not_make_costs_no_hash(scim, other_scim, hashes):
+    other_scim.create_user("shared@example.com")
+    linked = scim.create_user("shared@example.com")
+    response = scim.patch_ops(
+        f"/Users/{linked['id']}",
+        {"op": "replace", "path": "password", "value": "Never-Hashed-1"},
+        {"op": "replace", "path": "userName", "value": "renamed@example.com"},
+    )
+    assert response.status_code == 400 and hashes == []
 
 
 def test_several_passwords_in_one_patch_hash_only_the_last(scim, hashes):
@@ -176,6 +191,7 @@ def test_no_request_costs_more_than_one_hash_or_any_for_a_write_it_does_not_make
     assert linked["id"] == shared["id"]
     user_id = {"own": own["id"], "linked": linked["id"], "unknown": UNKNOWN_ID}[target]
     before = stored_password(own["id"]), stored_password(linked["id"])
+    shared_password = stored_password(shared["id"], "other")
     hashes.clear()
 
     response = scim.patch_ops(f"/Users/{user_id}", *operations)
@@ -184,8 +200,11 @@ def test_no_request_costs_more_than_one_hash_or_any_for_a_write_it_does_not_make
     after = stored_password(own["id"]), stored_password(linked["id"])
     if hashes:
         # A hash is made only for a write that succeeded and stored exactly that password.
-        assert response.status_code == 200 and target == "own"
-        assert check_password(hashes[0], after[0])
+        assert response.status_code == 200 and target != "unknown"
+        assert check_password(hashes[0], after[0 if target == "own" else 1])
     else:
-        assert after[1] == before[1]  # nobody else's password changes, hashed or not
+        # Unhashed, a password can only have been removed.
+        assert all(now == "" for now, then in zip(after, before, strict=True) if now != then)
+    # Whatever main writes, the other tenant's profile keeps its own password.
+    assert stored_password(shared["id"], "other") == shared_password
     User.objects.filter(user_name_key__in=["own@example.com", "linked@example.com"]).delete()

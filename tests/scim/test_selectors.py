@@ -56,21 +56,20 @@ def test_user_reads_see_only_the_tenants_accesses(tenant, other_tenant):
 
 
 def test_user_details_are_loaded_only_when_asked(tenant, django_assert_num_queries):
-    user = UserFactory(user_name="d@example.com", site_managed=False)
-    UserValueFactory(user=user, value="d@example.com")
-    manager = UserFactory(user_name="boss@example.com", display_name="Boss")
-    user.manager = manager
-    user.save()
-    TenantAccessFactory(tenant=tenant, user=user)
+    user = UserFactory(user_name="d@example.com")
+    access = TenantAccessFactory(tenant=tenant, user=user)
+    UserValueFactory(access=access, value="d@example.com")
     with django_assert_num_queries(1):
         bare = scim_user_get(tenant=tenant, user_id=str(user.pk), values=False, groups=False)
-    assert bare.loaded_values == [] and bare.visible_manager is None
+    assert bare.loaded_values == [] and bare.loaded_manager is None
     full = scim_user_get(tenant=tenant, user_id=str(user.pk), managers=True)
     assert full.loaded_values[0][:2] == ("emails", "d@example.com")
-    assert full.visible_manager is None  # the manager has no access to this tenant
-    TenantAccessFactory(tenant=tenant, user=manager)
+    assert full.loaded_manager is None
+    manager = TenantAccessFactory(tenant=tenant, display_name="Boss")
+    access.manager = manager
+    access.save()
     full = scim_user_get(tenant=tenant, user_id=str(user.pk), managers=True)
-    assert full.visible_manager == (manager.pk, "Boss")
+    assert full.loaded_manager == (manager.user_id, "Boss")  # named as this tenant names them
 
 
 def test_group_reads_members_counts_and_budget(tenant):

@@ -10,7 +10,7 @@ from django.contrib.auth.hashers import check_password
 from kestra_iam.audit import AuditEntry
 from kestra_iam.models import AuditEvent, Binding, Group, GroupMembership, TenantAccess, User
 from scim.conf import SCIMSettings
-from scim.exceptions import Forbidden, InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from scim.exceptions import InvalidValue, Mutability, NotFound, PreconditionFailed, Uniqueness
 from scim.operations import parse_operations
 from scim.services import (
     PasswordHasher,
@@ -54,7 +54,7 @@ def test_create_writes_the_user_its_access_and_one_event(tenant):
     assert access.tenant_id == "main" and access.external_id == "ext"
     assert access.loaded_values == [("emails", "a@b.c", "", None, "", {})]
     user = User.objects.get(pk=access.user_id)
-    assert not user.site_managed and not user.has_usable_password()
+    assert user.primary_tenant_id == "main" and not user.has_usable_password()
     (event,) = AuditEvent.objects.all()
     assert (event.action, event.outcome, event.resource_id) == (
         "scim.users.create",
@@ -72,7 +72,7 @@ def test_create_stores_the_hash_its_hasher_made(tenant):
         passwords=passwords,
         audit=entry(),
     )
-    stored = User.objects.get(pk=access.user_id).password
+    stored = TenantAccess.objects.get(pk=access.pk).scim_password
     assert passwords.hashes_made == 1 and stored == passwords.hash("Pre-Hashed-1")
     assert check_password("Pre-Hashed-1", stored)
 
@@ -84,34 +84,45 @@ def test_create_in_the_same_tenant_is_a_conflict_and_records_nothing(tenant):
     assert AuditEvent.objects.count() == 1  # refusals are the view's to record
 
 
-def test_linking_by_a_non_owner_leaves_the_profile(tenant, other_tenant):
+def test_linking_starts_this_tenants_own_profile(tenant, other_tenant):
     theirs = create(other_tenant, "shared@example.com", title="Theirs", password="x-Secret-1")
     ours = create(tenant, "shared@example.com", title="Ours", password="y-Secret-2")
     assert ours.user_id == theirs.user_id
-    user = User.objects.get(pk=ours.user_id)
-    assert user.title == "Theirs" and not check_password("y-Secret-2", user.password)
-    assert not hasattr(ours, "loaded_values")  # not written here: the view reads it back
+    assert (ours.title, ours.loaded_values) == ("Ours", [])  # the response needs no read-back
+    profiles = dict(TenantAccess.objects.values_list("tenant_id", "title"))
+    assert profiles == {"other": "Theirs", "main": "Ours"}
+    assert check_password("y-Secret-2", TenantAccess.objects.get(pk=ours.pk).scim_password)
+    assert check_password("x-Secret-1", TenantAccess.objects.get(pk=theirs.pk).scim_password)
+    assert User.objects.get(pk=ours.user_id).primary_tenant_id == "other"
 
 
-def test_replace_by_the_owner_and_by_a_non_owner(tenant, other_tenant):
-    owner = create(tenant, "p@example.com", title="Before")
+def test_each_tenants_replace_writes_its_own_profile(tenant, other_tenant):
+    first = create(tenant, "p@example.com", title="Before")
     create(other_tenant, "p@example.com")
-    for who, title in ((other_tenant, "Ignored"), (tenant, "After")):
+    for who, title in ((other_tenant, "Theirs"), (tenant, "After")):
         scim_user_replace(
             tenant=who,
-            user_id=str(owner.user_id),
+            user_id=str(first.user_id),
             document={"userName": "p@example.com", "title": title, "externalId": who.pk},
             if_match=None,
             audit=entry("scim.users.replace", 200),
         )
-    assert User.objects.get(pk=owner.user_id).title == "After"
-    assert set(TenantAccess.objects.values_list("tenant_id", "external_id")) == {
-        ("main", "main"),
-        ("other", "other"),
+    assert set(TenantAccess.objects.values_list("tenant_id", "external_id", "title")) == {
+        ("main", "main", "After"),
+        ("other", "other", "Theirs"),
     }
+    with pytest.raises(Mutability):
+        scim_user_replace(
+            tenant=other_tenant,
+            user_id=str(first.user_id),
+            document={"userName": "renamed@example.com"},
+            if_match=None,
+            audit=entry("scim.users.replace", 200),
+        )
+    assert User.objects.get(pk=first.user_id).user_name == "p@example.com"
 
 
-def test_patch_checks_the_version_and_refuses_administrators(tenant):
+def test_patch_checks_the_version(tenant):
     access = create(tenant, "v@example.com")
     patch = operations({"op": "replace", "path": "title", "value": "x"})
     with pytest.raises(PreconditionFailed):
@@ -120,15 +131,6 @@ def test_patch_checks_the_version_and_refuses_administrators(tenant):
             user_id=str(access.user_id),
             operations=patch,
             if_match='W/"9-9"',
-            audit=entry(),
-        )
-    User.objects.filter(pk=access.user_id).update(is_staff=True)
-    with pytest.raises(Forbidden):
-        scim_user_patch(
-            tenant=tenant,
-            user_id=str(access.user_id),
-            operations=patch,
-            if_match=None,
             audit=entry(),
         )
     with pytest.raises(NotFound):
@@ -209,8 +211,16 @@ def test_group_members_must_be_users_of_the_tenant(tenant, other_tenant):
     assert not Group.objects.exists()
 
 
-def test_a_site_managed_user_is_never_rewritten(tenant):
-    person = UserFactory(user_name="made-here@example.com", title="Kept")
-    create(tenant, "made-here@example.com", title="Changed")
+def test_a_user_made_in_the_admin_keeps_its_identity(tenant):
+    person = UserFactory(user_name="made-here@example.com")
+    linked = create(tenant, "made-here@example.com", title="This tenant's")
     person.refresh_from_db()
-    assert person.title == "Kept" and person.site_managed
+    assert linked.user_id == person.pk and person.primary_tenant_id is None
+    with pytest.raises(Mutability):
+        scim_user_patch(
+            tenant=tenant,
+            user_id=str(person.pk),
+            operations=operations({"op": "replace", "path": "userName", "value": "x@example.com"}),
+            if_match=None,
+            audit=entry(),
+        )

@@ -38,7 +38,7 @@ class Command(BaseCommand):
             )
             return
         password = secrets.token_urlsafe(12)
-        User.objects.create_superuser(DEMO_ADMIN, password, display_name="Demo admin")
+        User.objects.create_superuser(DEMO_ADMIN, password)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Admin user created. Log in at {public_base_url()}/admin/ with\n"

@@ -18,8 +18,12 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 def snapshot():
     return (
-        sorted(User.objects.values_list("user_name", "title", "display_name")),
-        sorted(TenantAccess.objects.values_list("user__user_name", "active", "external_id")),
+        sorted(User.objects.values_list("user_name", "version")),
+        sorted(
+            TenantAccess.objects.values_list(
+                "user__user_name", "active", "external_id", "title", "display_name", "version"
+            )
+        ),
         sorted(Group.objects.values_list("display_name", "external_id", "version")),
     )
 
