@@ -15,7 +15,7 @@ import pytest
 from django.db import connection, connections
 from django.utils.timezone import now
 
-from kestra_iam.models import ApiToken, AuditEvent, AuthGeneration, User
+from kestra_iam.models import ApiToken, AuditEvent, AuthGeneration, TenantAccess
 from scim.authentication import PRINCIPALS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -78,5 +78,5 @@ def test_a_write_held_past_a_revocation_commits_nothing(scim, cached):
     request.join(timeout=30)
 
     assert answers and answers[0].status_code == 401, answers and answers[0].content
-    assert User.objects.get(pk=user["id"]).title == "Before"
+    assert TenantAccess.objects.get(user_id=user["id"]).title == "Before"
     assert AuditEvent.objects.filter(outcome__lt=400).count() == successes
