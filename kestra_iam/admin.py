@@ -124,7 +124,7 @@ class TenantAccessAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     provider wrote, seen by that tenant alone (`kestra_iam.profiles`)."""
 
     form = TenantAccessForm
-    list_display = ("user", "tenant", "display_name", "active", "is_primary", created)
+    list_display = ("user_name", "tenant", "display_name", "active", "is_primary", created)
     list_filter = ("tenant", "active")
     list_select_related = ("user",)
     search_fields = ("user__user_name", "display_name", "name_family_name", "external_id")
@@ -166,6 +166,12 @@ class TenantAccessAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "user"] if obj is not None else fields
+
+    # A method rather than the foreign key, which Django's list never wraps: long userNames
+    # would push the list past its box.
+    @admin.display(description="user", ordering="user__user_name_key")
+    def user_name(self, access: TenantAccess) -> str:
+        return access.user.user_name
 
     @admin.display(description="primary profile", boolean=True)
     def is_primary(self, access: TenantAccess) -> bool:

@@ -66,11 +66,20 @@ def test_no_page_we_own_scrolls_sideways(admin_login, admin_user, scim, other_sc
     )
     assert scim.post("/Users", {"userName": long_name}).status_code == 409
 
-    from kestra_iam.models import ApiToken, Group, Role, ServiceAccount, Tenant, User
+    from kestra_iam.models import (
+        ApiToken,
+        Group,
+        Role,
+        ServiceAccount,
+        Tenant,
+        TenantAccess,
+        User,
+    )
     from provisioning.models import ProvisioningIntegration
 
     objects = {
         User: User.objects.get(pk=user["id"]),
+        TenantAccess: TenantAccess.objects.get(user_id=user["id"], tenant_id="main"),
         Group: Group.objects.get(pk=group["id"]),
         GroupMembership: GroupMembership.objects.first(),
         Role: Role.objects.first(),

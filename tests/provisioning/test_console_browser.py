@@ -86,8 +86,10 @@ def test_console_readiness_chart_and_repair(admin_login, scim, tenant, live_serv
         page.goto(live_server.url + url)
         assert page_width(page) == WIDTH, url
 
-    # The work address shows its parts on the user's page.
-    page.goto(live_server.url + reverse("admin:kestra_iam_user_change", args=[user["id"]]))
+    # The work address shows its parts on the tenant's profile page.
     address = UserValue.objects.get(attribute="addresses")
+    page.goto(
+        live_server.url + reverse("admin:kestra_iam_tenantaccess_change", args=[address.access_id])
+    )
     extra = page.input_value(f"textarea[name$='-extra'][id^='id_values-{address.position}']")
     assert "1 Main St" in extra and "Paris" in extra and "75001" in extra
