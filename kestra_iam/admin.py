@@ -36,7 +36,7 @@ from kestra_iam.models import (
     User,
     UserValue,
 )
-from kestra_iam.profiles import primary_profile_field
+from kestra_iam.profiles import primary_profile, primary_profile_field
 
 # The audit trail's admin has a module of its own; importing it here registers it with the rest.
 __all__ = ["AuditEventAdmin"]
@@ -215,6 +215,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     ordering = ("user_name_key",)
     readonly_fields = (
         "id",
+        "primary_profile_link",
         "effective_access",
         "created_at",
         "updated_at",
@@ -225,7 +226,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     inlines = (TenantAccessInline,)
     fieldsets = (
         (None, {"fields": ("id", "user_name", "password")}),
-        ("Profiles", {"fields": ("primary_tenant",)}),
+        ("Profiles", {"fields": ("primary_tenant", "primary_profile_link")}),
         ("Access", {"fields": ("effective_access",)}),
         (
             "Admin site access",
@@ -260,6 +261,22 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     @audited_admin_view
     def user_change_password(self, request, *args, **kwargs):
         return super().user_change_password(request, *args, **kwargs)
+
+    @admin.display(description="primary profile")
+    def primary_profile_link(self, user: User) -> str:
+        """The profile this site shows, or why there is none."""
+        profile = primary_profile(user) if user.pk else None
+        if profile is None:
+            if user.primary_tenant_id:
+                return f"none while tenant {user.primary_tenant_id} has no access to this user"
+            return "none: no tenant's profile is shown for this user"
+        url = reverse("admin:kestra_iam_tenantaccess_change", args=[profile.pk])
+        return format_html(
+            '<a href="{}">{} in {}</a>',
+            url,
+            profile.display_name or user.user_name,
+            profile.tenant_id,
+        )
 
     @admin.display(description="display name", ordering="primary_display_name")
     def primary_display_name(self, user: User) -> str:

@@ -46,11 +46,6 @@ def primary_profile_field(field: str, user_ref: str = "pk") -> Subquery:
     )
 
 
-def display_name(user: User, profile: TenantAccess | None) -> str:
-    """How this site names the person: the primary profile's displayName, else the userName."""
-    return (profile.display_name if profile is not None else "") or user.user_name
-
-
 def may_rename(user: User, tenant: Tenant | str) -> bool:
     """Whether provisioning for `tenant` may change the user's userName."""
     tenant_id = tenant if isinstance(tenant, str) else tenant.pk

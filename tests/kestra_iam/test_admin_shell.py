@@ -241,6 +241,7 @@ def test_the_site_administrator_chooses_the_primary_profile(admin_client, tenant
     offered = page.split('name="primary_tenant"')[1].split("</select>")[0]
     assert 'value="main"' in offered and 'value="other"' in offered
     assert 'value="third"' not in offered
+    assert "Ada in main in main" in page  # the primary profile, linked
     form = {
         "user_name": person.user_name,
         "primary_tenant": "other",
@@ -268,3 +269,6 @@ def test_the_site_administrator_chooses_the_primary_profile(admin_client, tenant
     assert refused.status_code == 200
     person.refresh_from_db()
     assert person.primary_tenant_id == "other"
+    TenantAccess.objects.filter(user=person, tenant_id="other").delete()
+    page = admin_client.get(url).content.decode()
+    assert "none while tenant other has no access to this user" in page
