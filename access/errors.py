@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from kestra_iam.rbac.engine import UnknownSubject
+from kestra_iam.transactions import error_kind
+from observability.availability import DATABASE_OUTAGE, is_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +56,12 @@ def access_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, drf.APIException):
         return error(exc.status_code, exc.default_code, str(exc.detail))
     if isinstance(exc, DatabaseError):
-        if isinstance(exc, OperationalError | InterfaceError):
-            logger.warning("Database unavailable while deciding access: %s", type(exc).__name__)
+        if is_unavailable(exc):
+            DATABASE_OUTAGE.failed(exc)
+        elif isinstance(exc, OperationalError):  # a statement timeout, a conflict
+            logger.warning(
+                "Database refused a statement while deciding access: %s", error_kind(exc)
+            )
         else:
             logger.exception("Database error while deciding access")
         return error(

@@ -7,7 +7,8 @@
    (2 x cores + 1 workers, persistent connections, DEBUG off, no rate limit).
 2. The same Entra-shaped load on both, on fresh tables (`benchmarks.compare`).
 3. Entra's initial sync of 5,000 users into the still-unanalysed project database, then the same
-   lookups after ANALYZE (`benchmarks.fresh`).
+   lookups after ANALYZE (`benchmarks.fresh`); then what each row costs on disk, and that at
+   10,000 tenants x 10,000 users (`benchmarks.footprint`).
 4. What metrics and JSON request logs cost per request (`benchmarks.operations`).
 5. 101,000 users seeded in bulk, then the scale scenarios (`benchmarks.scale`).
 6. The admin console's reads on 1,000,000 audit events (`benchmarks.console`).
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks import access, compare, console, fresh, operations, scale
+from benchmarks import access, compare, console, footprint, fresh, operations, scale
 from benchmarks.endpoints import Endpoint
 from benchmarks.report import PEER, PROJECT, report
 from benchmarks.servers import CORES, ROOT, WORKERS, Server, log, recreate_database, sibling_url
@@ -111,6 +112,7 @@ def main() -> None:
         fresh.fresh_sync(project_endpoint(server, "fresh"), results, notes)
         plans["fresh tables"] = notes.pop("fresh tables: EXPLAIN")
         plans["after ANALYZE"] = notes.pop("after ANALYZE: EXPLAIN")
+        footprint.footprint(notes)
         operations.observability_cost(server, project_endpoint(server, "ops"), results, notes)
         if "--quick" in sys.argv:  # the comparisons only, while working on them
             return report(results, notes, plans, time.time() - started)

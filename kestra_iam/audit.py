@@ -20,6 +20,7 @@ from django.db import DatabaseError, transaction
 
 from kestra_iam.compiled import CompiledInsert
 from kestra_iam.models import AuditEvent
+from observability.availability import DATABASE_OUTAGE, is_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class AuditEntry:
             EVENT_INSERT.insert(event)
             return event
         except DatabaseError as exc:
+            if is_unavailable(exc):  # the write failed with it: not the event's doing
+                raise
             # Raised, not swallowed: the exception takes the whole transaction back with it.
             logger.error(
                 "Could not write the audit event %s (%s): %s",
@@ -97,10 +100,13 @@ class AuditEntry:
             fields = {**self._fields(outcome, detail), "authorised_generation": None}
             with transaction.atomic():
                 return AuditEvent.objects.create(**fields)
-        except DatabaseError:
-            logger.exception(
-                "Could not write the audit event %s (%s)", self.action, self.request_id
-            )
+        except DatabaseError as exc:
+            if is_unavailable(exc):  # the refusal was most likely this outage's 503
+                DATABASE_OUTAGE.failed(exc)
+            else:
+                logger.exception(
+                    "Could not write the audit event %s (%s)", self.action, self.request_id
+                )
             return None
 
     def _fields(self, outcome: int, detail: str) -> dict:

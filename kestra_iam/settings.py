@@ -164,9 +164,11 @@ def _database_from_url(url: str) -> dict:
 
 
 def _postgres_options(config: dict) -> None:
-    # A reused connection is checked (`SELECT 1`) before each request's first query: a
-    # round trip per request, against a 503 for the first request after a database restart.
-    config["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_HEALTH_CHECKS", False)
+    # Django's backend, with a health check of kept connections that asks the socket instead
+    # of sending `SELECT 1`: no round trip, and no 503 for each worker's first request after
+    # a failover or a restart closed its connection (kestra_iam/db/postgresql/base.py).
+    config["ENGINE"] = "kestra_iam.db.postgresql"
+    config["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_HEALTH_CHECKS", True)
     options = config.setdefault("OPTIONS", {})
     # A database host that does not answer fails the request (and /readyz) within seconds.
     options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=2)
@@ -351,6 +353,7 @@ LOGGING = {
         # Django logs every 4xx with the path the client typed, which may hold a user name
         # (`/Users/alice@example.com`): the access log or the JSON request line, which show
         # the route, already record those requests.
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["without_503"]},
     },
+    "filters": {"without_503": {"()": "observability.logs.WithoutServiceUnavailable"}},
 }

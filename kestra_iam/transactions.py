@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 
 from kestra_iam import piggyback
+from observability.availability import is_unavailable
 from observability.metrics import DATABASE_RETRIES
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def error_kind(exc: BaseException) -> str:
         return "integrity"
     if isinstance(exc, DataError):
         return "data"
-    if isinstance(exc, OperationalError) and sqlstate(exc) is None:
+    if is_unavailable(exc):
         return "connection"
     return "other"
 

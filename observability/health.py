@@ -14,6 +14,8 @@ from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from observability.availability import DATABASE_OUTAGE, is_unavailable
+
 logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_MS = 2000
@@ -40,7 +42,10 @@ def database() -> dict:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
     except Exception as exc:
-        logger.warning("Readiness: database unavailable (%s)", type(exc).__name__)
+        if is_unavailable(exc):
+            DATABASE_OUTAGE.failed(exc)
+        else:
+            logger.warning("Readiness: database unavailable (%s)", type(exc).__name__)
         connection.close_if_unusable_or_obsolete()
         return {"status": "unavailable"}
     return {"status": "ok"}

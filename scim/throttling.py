@@ -21,6 +21,7 @@ from django.core.cache import caches
 from rest_framework.throttling import BaseThrottle
 
 from observability.metrics import CACHE_BYPASSED, CACHE_FAILURES, RATE_LIMITED
+from observability.outages import OutageLog
 from scim.conf import scim_settings
 from scim.exceptions import TooManyRequests
 
@@ -44,10 +45,15 @@ class SharedCounters:
 
     def __init__(self, *, pause: float = 5.0, log_every: float = 60.0) -> None:
         self.pause = pause
-        self.log_every = log_every
         self.retry_at = 0.0  # time.monotonic() before which the cache is not tried
-        self.outage_started: float | None = None
-        self.logged_at = 0.0
+        self.outage = OutageLog(
+            logger,
+            started="Rate-limit cache unavailable (%s); requests are let through uncounted, and "
+            f"the cache is tried again every {pause:.0f} s.",
+            lasting="Rate-limit cache still unavailable after %.0f s (%s).",
+            ended="Rate-limit cache answers again after %.0f s; rate limits are enforced.",
+            log_every=log_every,
+        )
 
     def increment(self, key: str, *, ttl: int) -> int | None:
         """The key's new count, or None when the cache is unavailable."""
@@ -61,35 +67,13 @@ class SharedCounters:
         except ValueError:  # the key expired between add and incr
             count = 1
         except Exception as exc:
-            self.failed(exc, now)
+            CACHE_FAILURES.inc()
             CACHE_BYPASSED.inc()
+            self.retry_at = now + self.pause
+            self.outage.failed(exc)
             return None
-        if self.outage_started is not None:
-            logger.warning(
-                "Rate-limit cache answers again after %.0f s; rate limits are enforced.",
-                now - self.outage_started,
-            )
-            self.outage_started = None
+        self.outage.answered()
         return count
-
-    def failed(self, exc: Exception, now: float) -> None:
-        CACHE_FAILURES.inc()
-        self.retry_at = now + self.pause
-        if self.outage_started is None:
-            self.outage_started = self.logged_at = now
-            logger.warning(
-                "Rate-limit cache unavailable (%s); requests are let through uncounted, and the "
-                "cache is tried again every %.0f s.",
-                type(exc).__name__,
-                self.pause,
-            )
-        elif now - self.logged_at >= self.log_every:
-            self.logged_at = now
-            logger.warning(
-                "Rate-limit cache still unavailable after %.0f s (%s).",
-                now - self.outage_started,
-                type(exc).__name__,
-            )
 
 
 COUNTERS = SharedCounters()

@@ -16,6 +16,7 @@ from django.utils.timezone import now
 
 from kestra_iam.audit import EVENT_INSERT, AuditEntry, AuditWriteFailed
 from kestra_iam.compiled import insert_together
+from observability.availability import is_unavailable
 
 
 def save_new_version(instance: Model, changes: dict) -> None:
@@ -46,6 +47,8 @@ def save_new_version_recorded(instance: Model, audit: AuditEntry) -> None:
     try:
         insert_together([(EVENT_INSERT, audit.event(resource_id=instance.pk))], using, first=update)
     except (DataError, IntegrityError, InternalError, ProgrammingError) as exc:
+        if is_unavailable(exc):  # a read-only server: the write's trouble, not the event's
+            raise
         raise AuditWriteFailed(str(exc)) from exc
     _saved(instance, {}, updated_at)
 

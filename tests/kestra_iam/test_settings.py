@@ -58,7 +58,8 @@ def test_default_database_is_a_local_sqlite_file(clean_env):
 def test_postgres_url_selects_postgresql(clean_env):
     clean_env.setenv("DATABASE_URL", "postgres://kestra:secret@db.internal:5433/iam")
     database = load_settings()["DATABASES"]["default"]
-    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["ENGINE"] == "kestra_iam.db.postgresql"  # Django's, health-checked cheaply
+    assert database["CONN_HEALTH_CHECKS"] is True
     assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.internal", 5433, "iam")
 
 

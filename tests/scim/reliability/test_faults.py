@@ -46,7 +46,7 @@ def test_a_lock_held_elsewhere_gives_503_and_changes_nothing(scim):
 
 
 @pytest.mark.postgres
-def test_a_lost_connection_gives_503_and_the_next_request_works(scim, pooled):
+def test_a_lost_connection_gives_503_and_the_next_request_works(scim, pooled, caplog):
     if pooled:
         pytest.skip("behind a pooler the server connection is the pooler's: see the next test")
     with connection.cursor() as cursor:
@@ -60,8 +60,17 @@ def test_a_lost_connection_gives_503_and_the_next_request_works(scim, pooled):
         killer.close()
     response = scim.post("/Users", {"userName": "lost@example.com"})
     assert response.status_code == 503 and "Retry-After" in response
+    assert scim.get("/Users").status_code == 503  # the same dead connection
     connection.close()  # what Django does at the end of a real request with a broken connection
     assert scim.post("/Users", {"userName": "lost@example.com"}).status_code == 201
+    # The outage in the log: a line when it starts and one when a connection works again —
+    # not a traceback (from the refusal's audit event, which could not be stored either), and
+    # not Django's "Service Unavailable" line per request.
+    assert [r.getMessage().split(" (")[0] for r in caplog.records if r.levelno >= 30] == [
+        "Database unavailable",
+        "Database answers again after 0 s.",
+    ]
+    assert not [record for record in caplog.records if record.exc_info]
 
 
 @pytest.mark.postgres
