@@ -288,10 +288,22 @@ class Cluster:
         return None
 
     def healthy(self) -> bool:
+        """A leader, a synchronous standby and a replica, both standbys on the leader's
+        timeline and caught up (Patroni reports a standby that is merely started as running)."""
         members = self.members()
         roles = sorted(member.get("role", "") for member in members)
-        running = all(m.get("state") in ("running", "streaming") for m in members)
-        return running and roles == ["leader", "replica", "sync_standby"]
+        if roles != ["leader", "replica", "sync_standby"]:
+            return False
+        leader = next(m for m in members if m["role"] == "leader")
+        for member in members:
+            if member.get("state") not in ("running", "streaming"):
+                return False
+            if member.get("timeline") != leader.get("timeline"):
+                return False
+            lag = member.get("lag", 0)
+            if member is not leader and not (isinstance(lag, int) and lag < 16 * 1024 * 1024):
+                return False
+        return True
 
     def wait_healthy(self, timeout: float = 120) -> None:
         self.wait_for(self.healthy, timeout, "a leader, a synchronous standby and a replica")
