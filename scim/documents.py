@@ -83,6 +83,10 @@ class Cleaner:
     # Whether multi-valued attributes hold at most `SCIM_MAX_VALUES` values (users' emails,
     # phone numbers …; a group's members are bounded by `SCIM_MAX_MEMBERS` instead).
     limit_values: bool = False
+    # Multi-valued attributes whose every value must carry a sub-attribute, with what it is: a
+    # group's member without a user id is refused, not dropped (an empty value would otherwise
+    # be "unassigned" and leave the member out without a word).
+    required_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def check_value_count(self, attribute: Attribute, count: int, *, where: str) -> None:
         """Refuse more values than a multi-valued attribute may hold (`400 tooMany`)."""
@@ -103,10 +107,16 @@ class Cleaner:
                 raise InvalidValue(f"{where} must be an array.")
             self.check_value_count(attribute, len(value), where=where)
             items = []
+            required = self.required_keys.get(dotted)
             for index, item in enumerate(value):
                 cleaned = self.clean_single(
                     attribute, item, where=f"{where}[{index}]", dotted=dotted
                 )
+                if required and required[0] not in (cleaned or {}):
+                    raise InvalidValue(
+                        f"{where}[{index}].{required[0]} is missing or empty; it must be "
+                        f"{required[1]}."
+                    )
                 if cleaned is not None and cleaned != {}:
                     items.append(cleaned)
             if attribute.is_complex and sum(1 for i in items if i.get("primary") is True) > 1:

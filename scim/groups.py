@@ -24,7 +24,12 @@ MAX_LENGTHS = {
     "members.$ref": 2048,
     "members.type": 16,
 }
-CLEANER = Cleaner(GROUP_RESOURCE, MAX_LENGTHS, identifiers=frozenset({"displayName"}))
+CLEANER = Cleaner(
+    GROUP_RESOURCE,
+    MAX_LENGTHS,
+    identifiers=frozenset({"displayName"}),
+    required_keys={"members": ("value", "the id of a user of this tenant")},
+)
 
 
 def _members_of(outer: OuterRef) -> QuerySet:

@@ -1,4 +1,5 @@
-"""`make run`'s set-up command is idempotent and prints secrets only when it creates them."""
+"""`make run`'s set-up command is idempotent, prints secrets only when it creates them, audits
+what it creates, and makes the demo integration once."""
 
 import re
 
@@ -6,7 +7,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from kestra_iam.models import Tenant, User
+from kestra_iam.models import AuditEvent, Tenant, User
 from kestra_iam.services import api_token_authenticate
 from provisioning.models import ProvisioningIntegration
 
@@ -45,3 +46,26 @@ def test_tenancy_off_skips_the_integration_and_says_why(capsys, settings):
     out = run(capsys)
     assert "Provisioning requires tenants to be enabled" in out
     assert not ProvisioningIntegration.objects.exists()
+
+
+def test_what_it_creates_is_audited_as_the_commands_are(capsys):
+    run(capsys)
+    events = AuditEvent.objects.filter(actor_type=AuditEvent.ActorType.COMMAND)
+    assert sorted(events.values_list("action", flat=True)) == [
+        "command.integration.create",
+        "command.tenant.create",
+        "command.user.create_superuser",
+    ]
+    integration = ProvisioningIntegration.objects.get()
+    assert events.get(action="command.integration.create").integration_id == integration.pk
+    run(capsys)  # reusing everything records nothing
+    assert events.count() == 3
+
+
+def test_a_deleted_demo_integration_is_not_created_again(capsys):
+    run(capsys)
+    ProvisioningIntegration.objects.get().delete()
+    out = run(capsys)
+    assert not ProvisioningIntegration.objects.exists()
+    assert "kiam_" not in out and "Secret Token:" not in out
+    assert "integration create --tenant main" in out

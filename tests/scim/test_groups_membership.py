@@ -132,10 +132,20 @@ def test_invalid_members_change_nothing(scim, other_scim, users, bad):
     assert scim.get(f"/Groups/{group}").json()["displayName"] == "Team"
 
 
-def test_post_with_invalid_members_creates_nothing(scim):
-    response = scim.post("/Groups", {"displayName": "Team", "members": [{"value": "nope"}]})
-    assert response.status_code == 400
+@pytest.mark.parametrize("member", [{"value": "nope"}, {"value": ""}, {"value": "  "}, {}])
+def test_post_with_invalid_members_creates_nothing(scim, member):
+    response = scim.post("/Groups", {"displayName": "Team", "members": [member]})
+    assert response.status_code == 400, response.json()
+    assert response.json()["scimType"] == "invalidValue"
     assert not Group.objects.exists()
+
+
+def test_put_with_an_empty_member_value_changes_nothing(scim, users):
+    group = scim.create_group("Team", members=[{"value": users[0]}])["id"]
+    response = scim.put(f"/Groups/{group}", {"displayName": "Team", "members": [{"value": ""}]})
+    assert response.status_code == 400
+    assert "members[0].value is missing or empty" in response.json()["detail"]
+    assert member_ids(scim, group) == [users[0]]
 
 
 def test_patch_with_attributes_parameter_answers_the_resource(scim, users):
