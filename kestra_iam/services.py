@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.timezone import now
 
@@ -17,7 +17,41 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class DomainError(Exception):
-    """A request the domain refuses; the message is one sentence meant for the person asking."""
+    """A request the domain refuses; the message is one sentence meant for the person asking.
+
+    Refused field values (`from_validation`) keep which field each message is about, so a
+    command can name its option (`--name: this field cannot be blank.`) and say it once.
+    """
+
+    def __init__(self, message: str = "", *, fields: dict[str, list[str]] | None = None):
+        self.fields = fields or {}
+        super().__init__(message or self.render(lambda field: field))
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> DomainError:
+        if not hasattr(exc, "error_dict"):
+            return cls(" ".join(dict.fromkeys(exc.messages)))
+        fields = {
+            field: list(dict.fromkeys(m for error in errors for m in error.messages))
+            for field, errors in exc.error_dict.items()
+        }
+        return cls(fields=fields)
+
+    def render(self, label) -> str:
+        parts = []
+        for field, messages in self.fields.items():
+            text = " ".join(messages)
+            if field == NON_FIELD_ERRORS:
+                parts.append(text)
+            else:
+                parts.append(f"{label(field)}: {text[:1].lower()}{text[1:]}")
+        return " ".join(parts)
+
+    def on_command_line(self) -> str:
+        """The message with each field named as the command's option for it."""
+        if not self.fields:
+            return str(self)
+        return self.render(lambda field: "--" + field.replace("_", "-"))
 
 
 def tenant_create(*, tenant_id: str, name: str = "") -> Tenant:

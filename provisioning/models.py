@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils.timezone import now
@@ -14,6 +15,7 @@ from kestra_iam.models import ServiceAccount, Tenant
 from kestra_iam.querysets import TenantScopedQuerySet
 
 MAX_TOKEN_LIFETIME_DAYS = 3650
+MAX_DESCRIPTION_LENGTH = 2000  # a paragraph: what it is for, who owns it in the directory
 
 
 class ProvisioningIntegration(models.Model):
@@ -30,7 +32,11 @@ class ProvisioningIntegration(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="integrations")
     name = models.CharField(max_length=128)
-    description = models.TextField(blank=True, default="")
+    # Bounded by validation (the admin's form, full_clean for the commands), not by the column:
+    # a max_length here would make SQLite rebuild the table, and its triggers with it.
+    description = models.TextField(
+        blank=True, default="", validators=[MaxLengthValidator(MAX_DESCRIPTION_LENGTH)]
+    )
     provisioning_type = models.CharField(
         "provisioning type", max_length=16, choices=Type.choices, default=Type.SCIM_2_0
     )
@@ -72,6 +78,7 @@ class ProvisioningIntegration(models.Model):
                 "tenant",
                 Lower("name"),
                 name="integration_name_unique_ci",
+                violation_error_code="duplicate_name",
                 violation_error_message="This tenant already has an integration with this name "
                 "(names are compared without case).",
             ),
@@ -92,6 +99,22 @@ class ProvisioningIntegration(models.Model):
         # left without its role, service account or token, whoever called save().
         with transaction.atomic():
             super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude=None) -> None:
+        """A taken name is the Name's error (Django reports a constraint on an expression,
+        `Lower("name")`, for no field), so the admin shows it on the Name field."""
+        try:
+            super().validate_constraints(exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict({})
+            general = errors.pop(NON_FIELD_ERRORS, [])
+            taken = [e for e in general if getattr(e, "code", None) == "duplicate_name"]
+            if taken:
+                errors.setdefault("name", []).extend(taken)
+            rest = [e for e in general if e not in taken]
+            if rest:
+                errors[NON_FIELD_ERRORS] = rest
+            raise ValidationError(errors) from None
 
     @property
     def token_lifetime(self) -> timedelta | None:

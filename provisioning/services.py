@@ -115,7 +115,7 @@ def integration_create(
     try:
         integration.full_clean()
     except ValidationError as exc:
-        raise DomainError(" ".join(exc.messages)) from None
+        raise DomainError.from_validation(exc) from None
     with receive_issued_tokens():
         integration.save()  # the post_save receiver bootstraps it and hands the token over
         return CreatedIntegration(integration, take_issued_token(integration))

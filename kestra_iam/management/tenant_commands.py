@@ -43,7 +43,7 @@ class TenantIAMCommand(AuditedCommand):
                 tenant_id=lambda changed: changed.tenant_id,
             )
         except DomainError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(exc.on_command_line()) from None
 
     @staticmethod
     def deleted(summary: dict, tenant: Tenant) -> SimpleNamespace:

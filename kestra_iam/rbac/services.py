@@ -32,7 +32,7 @@ def role_create(
     try:
         permissions = normalise_permissions(permissions)
     except ValidationError as exc:
-        raise DomainError(" ".join(exc.messages)) from None
+        raise DomainError.from_validation(exc) from None
     try:
         with transaction.atomic():
             return Role.objects.create(
@@ -76,7 +76,7 @@ def binding_create(
     try:
         validate_namespace(namespace)
     except ValidationError as exc:
-        raise DomainError(" ".join(exc.messages)) from None
+        raise DomainError.from_validation(exc) from None
     subject = user or group or service_account
     if role.tenant_id != tenant.pk:
         raise DomainError(f"Role {role.name!r} belongs to tenant {role.tenant_id!r}.")
@@ -165,7 +165,7 @@ def service_account_create(*, tenant: Tenant, name: str, description: str = "") 
     try:
         account.full_clean(exclude=["tenant"], validate_unique=False)
     except ValidationError as exc:
-        raise DomainError(" ".join(exc.messages)) from None
+        raise DomainError.from_validation(exc) from None
     try:
         with transaction.atomic():
             account.save(force_insert=True)

@@ -21,7 +21,7 @@ from provisioning.admin.views import OVERLAP_CHOICES, IntegrationViews
 from provisioning.charts import activity_svg
 from provisioning.console import integration_console, integration_dependents
 from provisioning.handoff import receive_issued_tokens, take_issued_token
-from provisioning.models import ProvisioningIntegration
+from provisioning.models import MAX_DESCRIPTION_LENGTH, ProvisioningIntegration
 from provisioning.selectors import integration_endpoint
 from provisioning.services import integration_delete
 from provisioning.tenancy import TENANCY_REQUIRED, ensure_tenancy_enabled, tenancy_enabled
@@ -160,6 +160,11 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, IntegrationViews, admin.Mo
         return format_html('<a href="{}">{}</a>', url, account.name)
 
     # --- saving and deleting ----------------------------------------------------------------
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "description":  # the browser stops at the model's bound too
+            kwargs["max_length"] = MAX_DESCRIPTION_LENGTH
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -110,8 +110,20 @@ def test_duplicate_name_in_a_tenant_is_a_form_error(admin_client, tenant):
     integration_create(tenant=tenant, name="Entra ID")
     response = create_through_admin(admin_client, tenant)
     assert response.status_code == 200
-    assert "already has an integration with this name" in response.content.decode()
+    form = response.context["adminform"].form
+    assert "already has an integration with this name" in " ".join(form.errors["name"])
+    assert not form.non_field_errors()  # shown on the Name field, not above the form
     assert ProvisioningIntegration.objects.count() == 1
+
+
+def test_the_description_is_bounded_in_the_form(admin_client, tenant):
+    response = create_through_admin(admin_client, tenant, description="d" * 2001)
+    assert response.status_code == 200
+    assert "at most 2000 characters" in " ".join(
+        response.context["adminform"].form.errors["description"]
+    )
+    assert 'maxlength="2000"' in response.content.decode()
+    assert not ProvisioningIntegration.objects.exists()
 
 
 def test_list_shows_the_columns_and_toggles_from_the_list(admin_client, tenant):

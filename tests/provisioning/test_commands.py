@@ -115,6 +115,12 @@ def test_delete(tenant):
         (("disable", "not-a-uuid"), "No integration with id 'not-a-uuid'"),
         (("rotate-token", str(uuid.UUID(int=2))), "No integration with id"),
         (("delete", "42"), "No integration with id '42'"),
+        (("create", "--tenant", "main", "--name", ""), r"^--name: this field cannot be blank\.$"),
+        (
+            ("create", "--tenant", "main", "--name", "A", "--description", "d" * 2001),
+            r"^--description: ensure this value has at most 2000 characters \(it has 2001\).$",
+        ),
+        (("create", "--tenant", "main", "--name", "n" * 129), r"^--name: ensure this value"),
     ],
 )
 def test_errors_are_one_clear_line(tenant, args, message):
@@ -125,8 +131,8 @@ def test_errors_are_one_clear_line(tenant, args, message):
 
 def test_duplicate_name_in_a_tenant(tenant):
     run("integration", "create", "--tenant", "main", "--name", "A")
-    with pytest.raises(CommandError, match="already has an integration with this name"):
-        run("integration", "create", "--tenant", "main", "--name", "A")
+    with pytest.raises(CommandError, match=r"^--name: this tenant already has an integration"):
+        run("integration", "create", "--tenant", "main", "--name", "a")
 
 
 def test_tenancy_off_is_refused_with_the_explanation(tenant, settings):

@@ -103,7 +103,7 @@ class Command(AuditedCommand):
                 integration_id=lambda integration: integration.pk,
             )
         except DomainError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(exc.on_command_line()) from None
 
     # --- sub-commands -------------------------------------------------------------------------
 

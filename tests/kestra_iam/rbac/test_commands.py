@@ -208,7 +208,7 @@ def test_the_default_role(tenant):
         (["binding", "delete", "--tenant", "main", "999"], "has no binding 999"),
         (
             ["service_account", "create", "--tenant", "main", "--name", "Not Valid"],
-            "A service account name is 1 to 63",
+            "--name: a service account name is 1 to 63",
         ),
     ],
 )
