@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError, OperationalError
+from django.db import DatabaseError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from kestra_iam.rbac.engine import UnknownSubject
-from kestra_iam.transactions import error_kind
-from observability.availability import DATABASE_OUTAGE, is_unavailable
+from observability.availability import log_database_error
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +55,7 @@ def access_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, drf.APIException):
         return error(exc.status_code, exc.default_code, str(exc.detail))
     if isinstance(exc, DatabaseError):
-        if is_unavailable(exc):
-            DATABASE_OUTAGE.failed(exc)
-        elif isinstance(exc, OperationalError):  # a statement timeout, a conflict
-            logger.warning(
-                "Database refused a statement while deciding access: %s", error_kind(exc)
-            )
-        else:
-            logger.exception("Database error while deciding access")
+        log_database_error(exc, logger, serving="deciding access")
         return error(
             503, "unavailable", "The IAM database is unavailable; retry shortly.",
             headers={"Retry-After": "5"},

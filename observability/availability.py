@@ -34,6 +34,19 @@ DATABASE_OUTAGE = OutageLog(
 )
 
 
+def log_database_error(exc: DatabaseError, log: logging.Logger, *, serving: str) -> None:
+    """How an API logs the database error it answers with a 503: an outage as the outage it is,
+    a statement the server refused (a timeout, a conflict that outlived its retry) as one
+    warning line, anything else with its traceback."""
+    if is_unavailable(exc):
+        DATABASE_OUTAGE.failed(exc)
+    elif isinstance(exc, OperationalError):
+        state = getattr(exc.__cause__, "sqlstate", None)
+        log.warning("Database refused a statement while %s (SQLSTATE %s)", serving, state)
+    else:
+        log.exception("Database error while %s", serving)
+
+
 def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, InterfaceError):  # the connection is closed or unusable
         return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, DataError, IntegrityError, OperationalError
+from django.db import DatabaseError, DataError, IntegrityError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from kestra_iam.audit import AuditWriteFailed
 from kestra_iam.authorisation import AuthorisationChanged
 from kestra_iam.transactions import error_kind, is_lock_timeout
-from observability.availability import DATABASE_OUTAGE, is_unavailable
+from observability.availability import log_database_error
 from observability.metrics import DATABASE_ERRORS
 from scim.schema import ERROR_URN
 
@@ -203,10 +203,5 @@ def _database_error(exc: Exception) -> Response:
             "changed. Retry shortly.",
             headers={"Retry-After": "2"},
         )
-    if is_unavailable(exc):
-        DATABASE_OUTAGE.failed(exc)
-    elif isinstance(exc, OperationalError):  # a timeout or a conflict that outlived its retry
-        logger.warning("Database refused a statement while serving SCIM: %s", error_kind(exc))
-    else:
-        logger.exception("Database error while serving SCIM")
+    log_database_error(exc, logger, serving="serving SCIM")
     return error_response(503, ServiceUnavailable.default_detail, headers=retry)

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.db import connections
 
-from tests.scim.reliability.test_faults import other_connection
+from tests.sessions import other_connection, terminate
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -55,12 +55,7 @@ def test_a_healthy_kept_connection_is_kept_without_a_query(kept):
 
 def test_a_connection_the_server_closed_is_replaced_before_it_is_used(kept):
     pid = backend_pid(kept)
-    killer = other_connection()
-    try:
-        killer.execute("SELECT pg_terminate_backend(%s)", [pid])
-        killer.commit()
-    finally:
-        killer.close()
+    terminate("pid = %s", [pid])
     time.sleep(0.2)  # the server's FATAL reaches the socket
     start_of_request(kept)
     assert kept.connection is None  # closed by the check: the next query opens a new one

@@ -1,22 +1,13 @@
 """Database trouble: 503 with Retry-After (or one transparent retry), never a partial write."""
 
-import psycopg
 import pytest
 from django.db import OperationalError, connection
 
 from kestra_iam.models import GroupMembership
 from scim.services import groups as services
+from tests.sessions import other_connection, terminate
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def other_connection():
-    """A second, independent session on the test database."""
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    params.pop("prepare_threshold", None)
-    return psycopg.connect(**params, autocommit=False)
 
 
 @pytest.mark.postgres
@@ -52,12 +43,7 @@ def test_a_lost_connection_gives_503_and_the_next_request_works(scim, pooled, ca
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    killer = other_connection()
-    try:
-        killer.execute("SELECT pg_terminate_backend(%s)", [pid])
-        killer.commit()
-    finally:
-        killer.close()
+    terminate("pid = %s", [pid])
     response = scim.post("/Users", {"userName": "lost@example.com"})
     assert response.status_code == 503 and "Retry-After" in response
     assert scim.get("/Users").status_code == 503  # the same dead connection
@@ -80,15 +66,7 @@ def test_behind_a_pooler_lost_server_connections_are_replaced(scim, pooled):
     if not pooled:
         pytest.skip("needs PgBouncer (DATABASE_TRANSACTION_POOLER=true)")
     scim.create_user("before@example.com")
-    killer = other_connection()
-    try:
-        killer.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        killer.commit()
-    finally:
-        killer.close()
+    terminate("datname = current_database() AND pid <> pg_backend_pid()")
     assert scim.post("/Users", {"userName": "after@example.com"}).status_code == 201
 
 
