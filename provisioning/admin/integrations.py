@@ -62,6 +62,9 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, IntegrationViews, admin.Mo
     def audit_integration_id(self, obj):
         return obj.pk
 
+    def audit_trail_filter(self, obj) -> dict[str, str]:
+        return {"integration": str(obj.pk)}  # its SCIM traffic as well as changes to it
+
     # --- the list ---------------------------------------------------------------------------
 
     def get_list_display(self, request: HttpRequest):

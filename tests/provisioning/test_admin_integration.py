@@ -1,6 +1,7 @@
 """Administration → IAM → Provisioning, driven through Django's test client."""
 
 import logging
+import uuid
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 LIST = "admin:provisioning_provisioningintegration_changelist"
 ADD = "admin:provisioning_provisioningintegration_add"
+HISTORY = "admin:provisioning_provisioningintegration_history"
 
 
 def change_url(integration):
@@ -241,3 +243,26 @@ def test_staff_without_permission_cannot_rotate(client, tenant):
     integration = integration_create(tenant=tenant, name="Entra ID").integration
     url = reverse("admin:provisioning_provisioningintegration_rotate_token", args=[integration.pk])
     assert client.post(url).status_code == 403
+
+
+def test_history_opens_the_integrations_audit_trail(admin_client, scim, other_scim):
+    """HISTORY leads to the integration's audit trail (its SCIM writes and the changes made to
+    it), not to Django's change history, which is empty for SCIM's writes."""
+    scim.post("/Users", {"userName": "ada@example.com"})
+    other_scim.post("/Users", {"userName": "bob@example.com"})  # another integration's
+    history = reverse(HISTORY, args=[scim.integration.pk])
+    response = admin_client.get(history)
+    trail = reverse("admin:kestra_iam_auditevent_changelist")
+    assert response.status_code == 302
+    assert response["Location"] == f"{trail}?integration={scim.integration.pk}"
+    listed = admin_client.get(response["Location"]).context["cl"].result_list
+    assert [event.action for event in listed] == ["scim.users.create"]
+    assert admin_client.get(reverse(HISTORY, args=[uuid.uuid4()])).status_code in (302, 404)
+
+
+def test_history_of_a_user_is_its_audit_trail(admin_client, scim):
+    user_id = scim.post("/Users", {"userName": "ada@example.com"}).json()["id"]
+    response = admin_client.get(reverse("admin:kestra_iam_user_history", args=[user_id]))
+    assert response.status_code == 302 and response["Location"].endswith(f"?q={user_id}")
+    listed = admin_client.get(response["Location"]).context["cl"].result_list
+    assert [event.resource_id for event in listed] == [user_id]
