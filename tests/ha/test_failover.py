@@ -99,18 +99,6 @@ def test_switchover_loses_nothing_and_costs_seconds(cluster, app):
     cluster.wait_healthy()
 
 
-def test_primary_that_stops_answering_is_replaced(cluster, app):
-    victim = cluster.leader()
-    outcome = under_load(app, cluster, "freeze", lambda: cluster.freeze(victim))
-    assert_gap_answers(outcome)  # nothing waits on the frozen node past the worker timeout
-    assert 0 < outcome.gap < RESUME_WITHIN, outcome.gap
-    retried = assert_converged(app, cluster, outcome)
-    report("SIGSTOP of the primary", outcome, retried)
-    # Woken up, it finds another node holds the leader key and rejoins as a standby.
-    cluster.thaw(victim)
-    cluster.wait_healthy()
-
-
 def test_libpq_multi_host_follows_a_switchover(cluster, app, tmp_path_factory):
     """The alternative to HAProxy: DATABASE_URL names every node and libpq connects to the one
     that accepts writes (`target_session_attrs=read-write`)."""
@@ -130,15 +118,15 @@ def test_libpq_multi_host_follows_a_switchover(cluster, app, tmp_path_factory):
 
 
 def test_outages_are_logged_as_outages_not_tracebacks(cluster, app):
-    """Three outages, two workers, thousands of 503s: a warning when each worker meets an
-    outage and one when it ends — no traceback, no line per request."""
+    """Two outages (kill -9, switchover), two workers, hundreds of 503s: a warning when each
+    worker meets an outage and one when it ends — no traceback, no line per request."""
     log = app.server.output()
     assert "Traceback" not in log, log[-3000:]
     problems = [line for line in log.splitlines() if " WARNING " in line or " ERROR " in line]
     started = [line for line in problems if "Database unavailable" in line]
     ended = [line for line in problems if "Database answers again" in line]
-    assert 3 <= len(started) <= 3 * 2, problems[:20]
-    assert len(ended) >= 3, problems[:20]
+    assert 2 <= len(started) <= 2 * 2, problems[:20]
+    assert len(ended) >= 2, problems[:20]
     assert len(problems) == len(started) + len(ended), problems[:20]
 
 
@@ -163,6 +151,20 @@ def _primary_through_haproxy(cluster: Cluster) -> bool:
         return False
 
 
+def test_primary_that_stops_answering_is_replaced(cluster, app):
+    victim = cluster.leader()
+    outcome = under_load(app, cluster, "freeze", lambda: cluster.freeze(victim))
+    assert_gap_answers(outcome)  # nothing waits on the frozen node past the worker timeout
+    assert 0 < outcome.gap < RESUME_WITHIN, outcome.gap
+    retried = assert_converged(app, cluster, outcome)
+    report("SIGSTOP of the primary", outcome, retried)
+    # Woken up, it finds another node holds the leader key and demotes itself. How the
+    # standbys come back after it is Patroni's, and twice in CI none was chosen as synchronous
+    # for minutes (README): this experiment runs last but one, and the next needs no
+    # synchronous standby.
+    cluster.thaw(victim)
+
+
 def test_asynchronous_replication_would_lose_acknowledged_writes(cluster, app):
     """Why the shipped cluster is synchronous: the same kill -9 with asynchronous replication
     and standbys 3 s behind loses writes that were answered 201. Runs last: it leaves the
@@ -172,7 +174,7 @@ def test_asynchronous_replication_would_lose_acknowledged_writes(cluster, app):
         body={"synchronous_mode": False, "synchronous_mode_strict": False},
     )  # fmt: skip
     assert status == 200
-    cluster.wait_for(lambda: cluster.sync_standby() is None, 60, "asynchronous replication")
+    cluster.wait_for(lambda: _synchronous_standby_names(cluster) == "", 60, "asynchronous mode")
     victim = cluster.leader()
 
     def stall_then_kill():
@@ -200,3 +202,12 @@ def _is_walsender(pid: int) -> bool:
         return b"walsender" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+
+
+def _synchronous_standby_names(cluster: Cluster) -> str | None:
+    """What the primary waits for before a commit returns ("" once asynchronous)."""
+    try:
+        with psycopg.connect(cluster.url, connect_timeout=2) as db:
+            return db.execute("SHOW synchronous_standby_names").fetchone()[0]
+    except psycopg.Error:
+        return None

@@ -24,4 +24,6 @@ def test_wrong_password_is_refused(page, live_server, admin_user):
     page.fill("#id_username", admin_user.user_name)
     page.fill("#id_password", "wrong")
     page.click("input[type=submit]")
-    assert page.locator(".errornote").is_visible()
+    # is_visible() does not wait for the answer to the post; on a busy machine it came first.
+    page.locator(".errornote").wait_for(state="visible")
+    assert "correct user name and password" in page.locator(".errornote").inner_text()
