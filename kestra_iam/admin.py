@@ -94,8 +94,9 @@ class TenantAccessInline(admin.TabularInline):
 
     model = TenantAccess
     extra = 0
-    fields = ("tenant", "profile_link", "external_id", "active", "created_at", "updated_at")
-    readonly_fields = ("profile_link", "created_at", "updated_at")
+    # The profile's page has the rest (its update time, its values); this row keeps to a width.
+    fields = ["tenant", "profile_link", "groups", "external_id", "active", "created_at"]
+    readonly_fields = ["profile_link", "groups", "created_at"]
     autocomplete_fields = ("tenant",)
     verbose_name = "access and profile per tenant"
     verbose_name_plural = "access and profile per tenant"
@@ -106,6 +107,17 @@ class TenantAccessInline(admin.TabularInline):
             return "—"
         url = reverse("admin:kestra_iam_tenantaccess_change", args=[access.pk])
         return format_html('<a href="{}">{}</a>', url, access.display_name or "(no displayName)")
+
+    @admin.display(description="groups in this tenant")
+    def groups(self, access: TenantAccess) -> str:
+        if access.pk is None:
+            return "—"
+        groups = Group.objects.filter(memberships__access=access).order_by("display_name_key")
+        links = [
+            (reverse("admin:kestra_iam_group_change", args=[pk]), name)
+            for pk, name in groups.values_list("pk", "display_name")
+        ]
+        return format_html_join(", ", '<a href="{}">{}</a>', links) if links else "none"
 
 
 class DisabledInTenantFilter(admin.SimpleListFilter):

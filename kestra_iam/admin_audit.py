@@ -1,16 +1,21 @@
-"""The audit trail in the admin: read-only, filterable, each event linking to what it is about.
+"""The audit trail in the admin: read-only provisioning logs that read as sentences ("Entra ID -
+Contoso disabled ada@contoso.com in main"), with what changed, every name a link, filters by
+subject, request, kind, tenant and integration, and a download of what the filters show.
 
-Pruned with `manage.py audit prune --older-than DAYS`.
+Pruned with `manage.py audit prune`, exported with `manage.py audit export`.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import NoReverseMatch, reverse
+from django.core.exceptions import PermissionDenied
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 
+from kestra_iam.audit_export import export_response
+from kestra_iam.audit_story import Actor, actors_of, change_lines, story
 from kestra_iam.models import AuditEvent, Tenant
 
 # SCIM events name the resource as SCIM does; admin and command events by the model's name.
@@ -36,6 +41,44 @@ class OutcomeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class OneValueFilter(admin.SimpleListFilter):
+    """A filter reached by a link (a subject's or a request's events): it shows the value it
+    narrows to, and "All" to widen again."""
+
+    field = ""
+
+    def lookups(self, request, model_admin):
+        value = request.GET.get(self.parameter_name)
+        return [(value, self.label(value))] if value else []
+
+    def label(self, value: str) -> str:
+        return value
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
+
+
+class SubjectFilter(OneValueFilter):
+    title = "subject"
+    parameter_name = "resource"
+    field = "resource_id"
+
+    def label(self, value: str) -> str:
+        named = (
+            AuditEvent.objects.filter(resource_id=value)
+            .exclude(subject="")
+            .values_list("subject", flat=True)
+            .first()
+        )
+        return named or value
+
+
+class RequestFilter(OneValueFilter):
+    title = "request"
+    parameter_name = "request"
+    field = "request_id"
+
+
 class TenantIdFilter(admin.SimpleListFilter):
     title = "tenant"
     parameter_name = "tenant"
@@ -51,47 +94,120 @@ class TenantIdFilter(admin.SimpleListFilter):
 class AuditEventAdmin(admin.ModelAdmin):
     """The audit trail, read-only."""
 
-    # Lists, so that apps whose objects events point at add their own column and filter
-    # (provisioning adds the integration); the domain does not know those apps.
-    # The request id is on the event's page and searchable; the list keeps to what fits.
-    list_display = ["when", "tenant_id", "actor", "action", "resource", "outcome"]
-    list_filter = [TenantIdFilter, OutcomeFilter, "actor_type", "occurred_at"]
+    # Lists, so that apps whose objects events point at add their own filter (provisioning
+    # adds the integration); the domain does not know those apps.
+    list_display = ["when", "what_happened", "what_changed", "outcome", "request"]
+    list_filter = [
+        SubjectFilter,
+        RequestFilter,
+        TenantIdFilter,
+        "kind",
+        OutcomeFilter,
+        "actor_type",
+        "occurred_at",
+    ]
     date_hierarchy = "occurred_at"
-    search_fields = ("=resource_id", "=request_id", "actor", "action")
+    search_fields = ("=resource_id", "=request_id", "subject", "actor", "action")
+    search_help_text = "A user's or group's name, an actor, an action, or an exact id."
     show_full_result_count = False
+    fields = [
+        "when",
+        "what_happened",
+        "what_changed",
+        "outcome",
+        "action",
+        "actor_type",
+        "actor",
+        "tenant_id",
+        "integration_id",
+        "resource_type",
+        "resource_id",
+        "request",
+        "detail",
+    ]
+    readonly_fields = fields
+
+    # --- what the page's events are told with, read once per page --------------------------
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        self._name_actors(list(changelist.result_list))  # the page, evaluated once
+        return changelist
+
+    def get_object(self, request, object_id, from_field=None):
+        event = super().get_object(request, object_id, from_field)
+        if event is not None:
+            self._name_actors([event])
+        return event
+
+    def _name_actors(self, events: list[AuditEvent]) -> None:
+        actors = actors_of(events)
+        for event in events:
+            event.told_actor = actors.get(event.pk, Actor(event.actor))
+
+    # --- columns ------------------------------------------------------------------------------
 
     @admin.display(description="occurred at", ordering="occurred_at")
     def when(self, event: AuditEvent) -> str:
         # Compact, to the second: the trail is read as a sequence.
         return f"{localtime(event.occurred_at):%Y-%m-%d %H:%M:%S}"
 
-    @admin.display(description="resource")
-    def resource(self, event: AuditEvent) -> str:
-        """The resource's type and the start of its id, linking to its page when it has one
-        (it may have been deleted since: the admin then says so)."""
-        if not event.resource_id:
-            return event.resource_type or "—"
-        short = event.resource_id[:8] + ("…" if len(event.resource_id) > 8 else "")
-        url = self._change_url(event)
-        if url is None:
-            return format_html("{} <code>{}</code>", event.resource_type, short)
+    @admin.display(description="what happened")
+    def what_happened(self, event: AuditEvent) -> str:
+        actor = getattr(event, "told_actor", None) or Actor(event.actor)
+        links = {
+            "actor": actor.url,
+            "subject": self._change_url(event),
+            "tenant": self._tenant_url(event.tenant_id),
+        }
+        return format_html_join(
+            "",
+            "{}",
+            (
+                (format_html('<a href="{}">{}</a>', links[part.names], part.text)
+                 if links.get(part.names) else part.text,)
+                for part in story(event, actor.name)
+            ),
+        )  # fmt: skip
+
+    @admin.display(description="what changed")
+    def what_changed(self, event: AuditEvent) -> str:
+        lines = change_lines(event.changes or {})
+        if not lines:
+            return event.detail or "—"
+        return format_html_join(format_html("<br>"), "{}", ((line,) for line in lines))
+
+    @admin.display(description="request")
+    def request(self, event: AuditEvent) -> str:
+        """The request's id, linking to every event of that request."""
+        if not event.request_id:
+            return "—"
+        url = reverse("admin:kestra_iam_auditevent_changelist") + f"?request={event.request_id}"
         return format_html(
-            '{} <a href="{}" title="{}"><code>{}</code></a>',
-            event.resource_type,
+            '<a href="{}" title="All events of request {}"><code>{}</code></a>',
             url,
-            event.resource_id,
-            short,
+            event.request_id,
+            event.request_id[:8],
         )
 
     def _change_url(self, event: AuditEvent) -> str | None:
+        """The resource's page, while it exists; otherwise its events (`?resource=`)."""
         model_name = SCIM_RESOURCE_MODELS.get(event.resource_type, event.resource_type)
         app_label = self._registered_apps.get(model_name)
-        if app_label is None:
+        if not event.resource_id:
             return None
-        try:
-            return reverse(f"admin:{app_label}_{model_name}_change", args=[event.resource_id])
-        except NoReverseMatch:  # an id its model's URL does not take
+        if app_label is not None and event.kind != AuditEvent.Kind.DELETED:
+            try:
+                return reverse(f"admin:{app_label}_{model_name}_change", args=[event.resource_id])
+            except NoReverseMatch:  # an id its model's URL does not take
+                pass
+        trail = reverse("admin:kestra_iam_auditevent_changelist")
+        return f"{trail}?resource={event.resource_id}"
+
+    def _tenant_url(self, tenant_id: str) -> str | None:
+        if not tenant_id:
             return None
+        return reverse("admin:kestra_iam_tenant_change", args=[tenant_id])
 
     @cached_property
     def _registered_apps(self) -> dict[str, str]:
@@ -100,6 +216,23 @@ class AuditEventAdmin(admin.ModelAdmin):
         return {
             model._meta.model_name: model._meta.app_label for model in self.admin_site._registry
         }
+
+    # --- the download of what the filters show ---------------------------------------------
+
+    def get_urls(self):
+        export = self.admin_site.admin_view(self.export_view)
+        return [
+            path("export/<str:format>/", export, name="kestra_iam_auditevent_export"),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request, format: str):
+        """The trail as the list's filters and search narrow it, as CSV or JSON Lines."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        # Django's list, unpaginated: the filters and the search of the page it came from.
+        changelist = super().get_changelist_instance(request)
+        return export_response(changelist.get_queryset(request), format)
 
     def has_add_permission(self, request):
         return False

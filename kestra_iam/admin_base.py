@@ -14,7 +14,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.timezone import localtime
 
-from kestra_iam.audit import AuditEntry, AuditWriteFailed
+from kestra_iam.audit import AuditEntry, AuditWriteFailed, subject_of
 from kestra_iam.models import AuditEvent
 
 AUDIT_FAILED = (
@@ -86,7 +86,7 @@ class AuditedAdminMixin:
             resource_type=obj._meta.model_name,
             resource_id=str(obj.pk),
             request_id=getattr(request, "request_id", ""),
-        ).record(detail=str(message or ""))
+        ).record(subject=subject_of(obj), detail=str(message or ""))
 
     def log_event(self, request, obj, verb: str, message: str) -> None:
         """A change with a verb of its own in the trail (`admin.<model>.enable`, `.rotate_token`

@@ -5,7 +5,8 @@ worker killed between them, or an event that cannot be inserted, leaves no unrec
 (the write fails instead, and the client retries). Refusals change nothing, so they are recorded
 on a best-effort basis, after the request, and a failure to record one is only logged.
 
-Events hold identifiers and outcomes only: never a token, a password or a request body.
+Events hold identifiers, names, outcomes and what changed (bounded, `Changes`): never a token,
+a password or a request body — a secret that changed is recorded only as "set".
 """
 
 from __future__ import annotations
@@ -27,6 +28,83 @@ logger = logging.getLogger(__name__)
 MAX_DETAIL = 512
 # One insert per write: compiled once (nothing listens to AuditEvent's signals).
 EVENT_INSERT = CompiledInsert(AuditEvent)
+
+
+# Bounds of what one event says it changed, whatever the write: a PUT of 10,000 members or of
+# a 64 KiB attribute must not make a 64 KiB event.
+MAX_ATTRIBUTES = 20
+MAX_VALUE = 120
+MAX_NAMES = 10
+SET = "set"  # what a changed secret reads as
+
+
+class Changes:
+    """What one write changed, gathered by the service that makes it, stored bounded.
+
+    `attribute(name, old, new)` for a changed value (`secret()` for a password), `members(
+    added=…, removed=…)` for group members by name. Stored as
+    `{"attributes": {name: [old, new] | "set"}, "more_attributes": n,
+    "members": {"added": [names], "added_count": n, "removed": […], "removed_count": n}}`.
+    """
+
+    def __init__(self) -> None:
+        self._attributes: dict[str, object] = {}
+        self._more = 0
+        self._added: list[str] = []
+        self._added_count = 0
+        self._removed: list[str] = []
+        self._removed_count = 0
+
+    def attribute(self, name: str, old: object, new: object) -> None:
+        if old == new:
+            return
+        if len(self._attributes) >= MAX_ATTRIBUTES:
+            self._more += 1
+            return
+        self._attributes[name] = [_bounded(old), _bounded(new)]
+
+    def secret(self, name: str) -> None:
+        if len(self._attributes) >= MAX_ATTRIBUTES:
+            self._more += 1
+            return
+        self._attributes[name] = SET
+
+    def members(self, *, added: list[str] = (), removed: list[str] = ()) -> None:
+        """Names of members added and removed; their counts are kept whatever their number."""
+        self._added.extend(_bounded(name) for name in added[: MAX_NAMES - len(self._added)])
+        self._added_count += len(added)
+        self._removed.extend(_bounded(name) for name in removed[: MAX_NAMES - len(self._removed)])
+        self._removed_count += len(removed)
+
+    def changed(self, name: str) -> tuple[object, object] | None:
+        value = self._attributes.get(name)
+        return tuple(value) if isinstance(value, list) else None
+
+    def __bool__(self) -> bool:
+        return bool(self._attributes or self._more or self._added_count or self._removed_count)
+
+    def as_json(self) -> dict:
+        stored: dict = {}
+        if self._attributes:
+            stored["attributes"] = self._attributes
+        if self._more:
+            stored["more_attributes"] = self._more
+        if self._added_count or self._removed_count:
+            stored["members"] = {
+                "added": self._added,
+                "added_count": self._added_count,
+                "removed": self._removed,
+                "removed_count": self._removed_count,
+            }
+        return stored
+
+
+def _bounded(value: object) -> object:
+    if isinstance(value, str):
+        return printable(value) if len(value) <= MAX_VALUE else printable(value[:MAX_VALUE]) + "…"
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _bounded(str(value))
 
 
 class AuditWriteFailed(Exception):
@@ -58,8 +136,9 @@ class AuditEntry:
     def with_resource(self, resource_id: object) -> AuditEntry:
         return replace(self, resource_id=str(resource_id))
 
-    def record(self, *, resource_id: object | None = None, detail: str = "") -> AuditEvent:
-        """Store the event of a successful write, in the caller's transaction.
+    def record(self, *, resource_id: object | None = None, **story) -> AuditEvent:
+        """Store the event of a successful write, in the caller's transaction; `story` is what
+        `event()` takes besides the resource id.
 
         Raises AuditWriteFailed (inside the transaction, which then rolls back) if the event
         cannot be stored: a write without its event must not commit.
@@ -67,7 +146,7 @@ class AuditEntry:
         if not transaction.get_connection().in_atomic_block:
             raise RuntimeError("record() belongs inside the transaction of the write it records")
         try:
-            event = self.event(resource_id=resource_id, detail=detail)
+            event = self.event(resource_id=resource_id, **story)
             EVENT_INSERT.insert(event)
             return event
         except DatabaseError as exc:
@@ -82,11 +161,28 @@ class AuditEntry:
             )
             raise AuditWriteFailed(str(exc)) from exc
 
-    def event(self, *, resource_id: object | None = None, detail: str = "") -> AuditEvent:
+    def event(
+        self,
+        *,
+        resource_id: object | None = None,
+        subject: str = "",
+        kind: str = "",
+        changes: Changes | None = None,
+        detail: str = "",
+    ) -> AuditEvent:
         """The event of a successful write, not stored yet: for a write that inserts it with its
-        own rows, all or none (`kestra_iam.compiled.insert_atomically` with `EVENT_INSERT`)."""
+        own rows, all or none (`kestra_iam.compiled.insert_atomically` with `EVENT_INSERT`).
+
+        `subject` names the resource as it is at the write, `kind` says what the write did
+        (`AuditEvent.Kind`; by default what the action's verb says), `changes` what it changed.
+        """
         entry = self if resource_id is None else self.with_resource(resource_id)
-        return AuditEvent(**entry._fields(self.outcome, detail))
+        return AuditEvent(
+            **entry._fields(self.outcome, detail),
+            subject=printable(subject)[:256],
+            kind=kind or kind_of_action(self.action),
+            changes=changes.as_json() if changes else {},
+        )
 
     def record_refusal(self, *, outcome: int, detail: str = "") -> AuditEvent | None:
         """Store the event of a refused or failed request; a failure here is logged, not raised.
@@ -97,7 +193,11 @@ class AuditEntry:
             # Its own transaction (a savepoint if the caller has one), so a failed insert
             # leaves the connection usable.
             # Unchecked: a refusal is recorded whatever became of the caller's authorisation.
-            fields = {**self._fields(outcome, detail), "authorised_generation": None}
+            fields = {
+                **self._fields(outcome, detail),
+                "authorised_generation": None,
+                "kind": AuditEvent.Kind.REFUSED,
+            }
             with transaction.atomic():
                 return AuditEvent.objects.create(**fields)
         except DatabaseError as exc:
@@ -123,6 +223,40 @@ class AuditEntry:
             "detail": printable(detail)[:MAX_DETAIL],
             "authorised_generation": self.authorised_generation,
         }
+
+
+# The verb ending an action (`admin.role.add`, `command.integration.rotate`) → its kind; a SCIM
+# write says its kind itself, from what it changed.
+VERB_KINDS = {
+    "add": AuditEvent.Kind.CREATED,
+    "create": AuditEvent.Kind.CREATED,
+    "create_superuser": AuditEvent.Kind.CREATED,
+    "change": AuditEvent.Kind.UPDATED,
+    "update": AuditEvent.Kind.UPDATED,
+    "default_role": AuditEvent.Kind.UPDATED,
+    "make_primary": AuditEvent.Kind.UPDATED,
+    "delete": AuditEvent.Kind.DELETED,
+    "enable": AuditEvent.Kind.ENABLED,
+    "disable": AuditEvent.Kind.DISABLED,
+    "rotate_token": AuditEvent.Kind.TOKEN,
+    "revoke_tokens": AuditEvent.Kind.TOKEN,
+    "issue_token": AuditEvent.Kind.TOKEN,
+    "repair": AuditEvent.Kind.REPAIRED,
+}
+
+
+def subject_of(obj: object) -> str:
+    """How the trail names an object: by the name people know it by."""
+    for attribute in ("user_name", "display_name", "name"):
+        name = getattr(obj, attribute, None)
+        if isinstance(name, str) and name:
+            return name
+    return str(obj)
+
+
+def kind_of_action(action: str) -> str:
+    verb = action.rsplit(".", 1)[-1].replace("-", "_")  # commands spell `rotate-token`
+    return VERB_KINDS.get(verb, AuditEvent.Kind.OTHER)
 
 
 def printable(text: str) -> str:

@@ -622,6 +622,22 @@ class AuditEvent(models.Model):
         ADMIN = "admin", "admin user"
         COMMAND = "command", "command line"
 
+    class Kind(models.TextChoices):
+        """What a write did, as the trail tells it (`kestra_iam.audit_story`)."""
+
+        CREATED = "created", "created"
+        LINKED = "linked", "linked (an existing user)"
+        UPDATED = "updated", "updated"
+        MEMBERS = "members", "members changed"
+        DISABLED = "disabled", "disabled"
+        ENABLED = "enabled", "enabled"
+        ACCESS_REMOVED = "access_removed", "access removed"
+        DELETED = "deleted", "deleted"
+        TOKEN = "token", "token issued, rotated or revoked"
+        REPAIRED = "repaired", "repaired"
+        REFUSED = "refused", "refused"
+        OTHER = "other", "other"
+
     occurred_at = models.DateTimeField(default=now, editable=False, db_index=True)
     tenant_id = models.CharField("tenant", max_length=63, blank=True, default="")
     integration_id = models.UUIDField("integration", null=True, blank=True)
@@ -634,6 +650,13 @@ class AuditEvent(models.Model):
         help_text="HTTP status of the request (200 for success otherwise)."
     )
     request_id = models.CharField(max_length=64, blank=True, default="")
+    # The resource as it was named at the write (a userName, a displayName, an integration's
+    # name), so that the trail reads after a rename or a deletion.
+    subject = models.CharField(max_length=256, blank=True, default="")
+    kind = models.CharField(max_length=16, choices=Kind.choices, blank=True, default="")
+    # What the write changed, bounded (`kestra_iam.audit.Changes`): attributes old → new (a
+    # secret only as set), members added and removed.
+    changes = models.JSONField(blank=True, default=dict)
     detail = models.CharField(max_length=512, blank=True, default="")
     # The generation the write's request was authorised under; the database refuses the event,
     # and so the write, if it no longer stands (`kestra_iam.authorisation`).
@@ -644,6 +667,14 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["tenant_id", "occurred_at"], name="audit_tenant_time"),
             models.Index(fields=["integration_id", "occurred_at"], name="audit_integration_time"),
+            models.Index(fields=["resource_id", "occurred_at"], name="audit_resource_time"),
+            models.Index(fields=["request_id"], name="audit_request"),
+            # Deletions are few and name what no longer exists (a deleted integration).
+            models.Index(
+                fields=["resource_type", "resource_id"],
+                condition=Q(kind="deleted"),
+                name="audit_deletions",
+            ),
         ]
 
     def __str__(self) -> str:

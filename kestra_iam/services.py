@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -136,13 +137,19 @@ def api_token_rotate(
 
 
 def api_token_authenticate(
-    raw: str, *, related: tuple[str, ...] = (), annotations: dict | None = None
+    raw: str,
+    *,
+    related: tuple[str, ...] = (),
+    annotations: dict | None = None,
+    on_refused: Callable[[ApiToken, str], None] | None = None,
 ) -> ApiToken | None:
     """The usable token a presented bearer value stands for, or None.
 
     Unknown key ids, wrong secrets, malformed values, revoked and expired tokens all give None,
     after the same digest work (see `kestra_iam.tokens`). `related` (select_related paths)
     and `annotations` let a caller fetch what it needs about the principal in the same query.
+    A token that exists but is refused is told to `on_refused(token, reason)` — "revoked",
+    "expired" or "wrong_secret" — so that its owner can see it was tried.
     """
     parsed = tokens.parse(raw)
     if parsed is None:
@@ -160,11 +167,17 @@ def api_token_authenticate(
     if not tokens.secret_matches(
         parsed.secret, stored_digest=token.digest, pepper_id=token.pepper_id
     ):
-        return None
+        return _refused(token, "wrong_secret", on_refused)
     if not token.is_usable:
-        return None
+        return _refused(token, "revoked" if token.revoked_at else "expired", on_refused)
     touch(token, "last_used_at")
     return token
+
+
+def _refused(token: ApiToken, reason: str, on_refused) -> None:
+    if on_refused is not None:
+        on_refused(token, reason)
+    return None
 
 
 def touch(instance, field: str) -> None:

@@ -292,6 +292,7 @@ CACHES = {"default": _cache_from_url(env_str("CACHE_URL", "locmem://"))}
 # --- Internationalisation and static files ----------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["kestra_iam.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -357,3 +358,7 @@ LOGGING = {
     },
     "filters": {"without_503": {"()": "observability.logs.WithoutServiceUnavailable"}},
 }
+
+# How many days of audit trail `manage.py audit prune` keeps when not told (--older-than); the
+# shipped timer (deploy/kestra-iam-audit-prune.timer) runs it daily. 0 keeps everything.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 0, minimum=0)

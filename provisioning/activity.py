@@ -143,16 +143,58 @@ def integrations_activity_by_day(integration_ids, *, days: int = 7, until=None) 
     return {integration_id: _series(integration_id, counts, starts) for integration_id in ids}
 
 
-def summary(buckets: list[Bucket], *, unit: str) -> str:
-    """One sentence with the totals and the busiest bucket, for screen readers and the page."""
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A choice of the integration page's chart: how far back, in buckets of what."""
+
+    key: str  # the page's `?activity=`
+    label: str
+    step: timedelta
+    count: int
+
+    @property
+    def unit(self) -> str:
+        return "hour" if self.step == HOUR else "day"
+
+
+PERIODS = {
+    period.key: period
+    for period in (
+        Period("24h", "24 hours", HOUR, 24),
+        Period("7d", "7 days", HOUR, 168),
+        Period("30d", "30 days", DAY, 30),
+    )
+}
+DEFAULT_PERIOD = PERIODS["7d"]
+
+
+def period_activity(
+    integration_id, period: Period, *, hourly: list[Bucket] | None = None
+) -> list[Bucket]:
+    """One integration's buckets over `period`; `hourly`, the last 168 hours if already read,
+    serves the hourly periods without another query."""
+    if period.step == HOUR:
+        if hourly is None or len(hourly) < period.count:
+            hourly = integration_activity(integration_id, hours=period.count)
+        return hourly[-period.count :]
+    return integrations_activity_by_day([integration_id], days=period.count)[integration_id]
+
+
+def summary(buckets: list[Bucket], *, unit: str, span: str | None = None) -> str:
+    """One sentence with the totals and the busiest bucket, for screen readers and the page;
+    `span` says how far back ("7 days"; by default the number of buckets)."""
+    span = span or f"{len(buckets)} {unit}s"
     totals = {name: sum(getattr(b, name) for b in buckets) for name in OUTCOMES}
     total = sum(totals.values())
     if not total:
-        return f"No writes in the last {len(buckets)} {unit}s."
+        return f"No writes in the last {span}."
     busiest = max(buckets, key=lambda b: b.total)
     when = f"{busiest.start:%Y-%m-%d %H:00}" if unit == "hour" else f"{busiest.start:%Y-%m-%d}"
     return (
-        f"{total:,} write{'s' if total != 1 else ''} in the last {len(buckets)} {unit}s: "
+        f"{total:,} write{'s' if total != 1 else ''} in the last {span}: "
         f"{totals['succeeded']:,} succeeded, {totals['refused']:,} refused, "
         f"{totals['failed']:,} failed. Busiest {unit}: {when} UTC ({busiest.total:,})."
     )

@@ -58,9 +58,16 @@ def _bar(bucket: Bucket, x: float, width: float, height: int, scale: float, labe
 
 
 def activity_svg(
-    buckets: list[Bucket], *, unit: str, width: int, height: int, css_class: str = ""
+    buckets: list[Bucket],
+    *,
+    unit: str,
+    width: int,
+    height: int,
+    css_class: str = "",
+    span: str | None = None,
 ) -> SafeString:
-    """A stacked bar per bucket; `unit` ("hour" or "day") names the buckets in the texts."""
+    """A stacked bar per bucket; `unit` ("hour" or "day") names the buckets in the texts,
+    `span` the whole ("7 days")."""
     peak = max((b.total for b in buckets), default=0)
     scale = (height - 2) / peak if peak else 0.0
     step = width / max(len(buckets), 1)
@@ -74,7 +81,7 @@ def activity_svg(
             for n, b in enumerate(buckets)
         ),
     )
-    text = summary(buckets, unit=unit)
+    text = summary(buckets, unit=unit, span=span)
     return format_html(
         '<svg class="activity-chart {}" role="img" viewBox="0 0 {} {}" width="{}" height="{}" '
         'preserveAspectRatio="none" data-peak="{}"><title>Writes per {}</title><desc>{}</desc>'
@@ -92,3 +99,23 @@ def activity_svg(
         height - 0.5,
         bars,
     )
+
+
+def axis(buckets: list[Bucket], *, unit: str) -> list[tuple[str, str]]:
+    """Time labels under a chart: (left edge in % of its width, label) — every 6 hours over a
+    day, each midnight over a week of hours, every 5 days over a month of days."""
+    if not buckets:
+        return []
+    step = 100 / len(buckets)
+    ticks = []
+    for n, bucket in enumerate(buckets):
+        start = bucket.start
+        if unit == "hour" and len(buckets) <= 24:
+            label = f"{start:%H:00}" if start.hour % 6 == 0 else None
+        elif unit == "hour":
+            label = f"{start:%m-%d}" if start.hour == 0 else None
+        else:
+            label = f"{start:%m-%d}" if n % 5 == 0 else None
+        if label and n * step <= 94:  # a label at the right edge would be cut off
+            ticks.append((_n(n * step), label))
+    return ticks

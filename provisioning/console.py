@@ -12,11 +12,21 @@ from datetime import datetime
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from kestra_iam.audit_story import sentence
 from kestra_iam.models import AuditEvent, Binding, Group, TenantAccess
-from provisioning.activity import Bucket, integration_activity, summary
-from provisioning.models import ProvisioningIntegration
+from provisioning.activity import (
+    DEFAULT_PERIOD,
+    PERIODS,
+    Bucket,
+    Period,
+    integration_activity,
+    period_activity,
+    summary,
+)
+from provisioning.models import ProvisioningIntegration, TokenRefusal
 from provisioning.provisioner_role import provisioner_role
 from provisioning.readiness import Check, integration_readiness, is_ready
+from provisioning.refusals import refusals_of
 
 RECENT_PROBLEMS = 10
 
@@ -25,18 +35,46 @@ RECENT_PROBLEMS = 10
 class Console:
     checks: list[Check]
     ready: bool
-    activity: list[Bucket]
+    period: Period
+    activity: list[Bucket]  # over `period`
     activity_summary: str
     users: int
     groups: int
     last_request_at: datetime | None
     last_event: AuditEvent | None
-    problems: list[AuditEvent]
+    last_event_sentence: str
+    problems: list[Problem]
+    token_refusals: list[TokenRefusal]
     links: list[tuple[str, str]]  # (label, admin URL)
+    users_url: str
+    groups_url: str
+
+    @property
+    def periods(self) -> list[Period]:
+        return list(PERIODS.values())
+
+    @property
+    def has_activity(self) -> bool:
+        return any(bucket.total for bucket in self.activity)
 
     @property
     def needs_repair(self) -> bool:
-        return any(not check.ok for check in self.checks if check.key in ("role", "binding"))
+        return self.first_repair_index is not None
+
+    @property
+    def first_repair_index(self) -> int | None:
+        """Where the one "Repair role and binding" button goes: the first failing check it
+        fixes."""
+        return next(
+            (n for n, c in enumerate(self.checks) if not c.ok and c.key in ("role", "binding")),
+            None,
+        )
+
+
+@dataclass(frozen=True)
+class Problem:
+    event: AuditEvent
+    sentence: str
 
 
 def _admin(name: str, *args, query: dict | None = None) -> str:
@@ -75,17 +113,26 @@ def _links(integration: ProvisioningIntegration) -> list[tuple[str, str]]:
     return links
 
 
-def integration_console(integration: ProvisioningIntegration) -> Console:
-    activity = integration_activity(integration.pk)
-    checks = integration_readiness(integration, activity=activity)
+def integration_console(
+    integration: ProvisioningIntegration, *, period: Period = DEFAULT_PERIOD
+) -> Console:
+    hourly = integration_activity(integration.pk)  # what readiness judges errors by
+    checks = integration_readiness(integration, activity=hourly)
+    activity = period_activity(integration.pk, period, hourly=hourly)
     events = AuditEvent.objects.filter(
         integration_id=integration.pk, actor_type=AuditEvent.ActorType.SERVICE_ACCOUNT
     )
+    last_event = events.first()
+    problems = list(events.filter(outcome__gte=400)[:RECENT_PROBLEMS])
+    # Told as the trail tells them, the integration by its own name.
+    told = {e.pk: sentence(e, integration.name) for e in [*problems, *filter(None, [last_event])]}
+    by_integration = {"integration": str(integration.pk)}
     return Console(
         checks=checks,
         ready=is_ready(checks),
+        period=period,
         activity=activity,
-        activity_summary=summary(activity, unit="hour"),
+        activity_summary=summary(activity, unit=period.unit, span=period.label),
         users=TenantAccess.objects.filter(
             tenant_id=integration.tenant_id, provisioned_by_id=integration.pk
         ).count(),
@@ -93,9 +140,13 @@ def integration_console(integration: ProvisioningIntegration) -> Console:
             tenant_id=integration.tenant_id, provisioned_by_id=integration.pk
         ).count(),
         last_request_at=integration.last_request_at,
-        last_event=events.first(),
-        problems=list(events.filter(outcome__gte=400)[:RECENT_PROBLEMS]),
+        last_event=last_event,
+        last_event_sentence=told.get(last_event.pk, "") if last_event else "",
+        problems=[Problem(event, told[event.pk]) for event in problems],
+        token_refusals=refusals_of(integration),
         links=_links(integration),
+        users_url=_admin("kestra_iam_user_changelist", query=by_integration),
+        groups_url=_admin("kestra_iam_group_changelist", query=by_integration),
     )
 
 

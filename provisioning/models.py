@@ -134,3 +134,35 @@ class TokenReveal(models.Model):
 
     def __str__(self) -> str:
         return f"token reveal {self.ticket}"
+
+
+class TokenRefusal(models.Model):
+    """Requests refused with a token of an integration — revoked (a rotation revokes the old
+    one), expired, or with a wrong secret — counted per integration and reason: one row each,
+    however many requests, so that a flood of refused requests cannot fill a table."""
+
+    class Reason(models.TextChoices):
+        REVOKED = "revoked", "a revoked token"
+        EXPIRED = "expired", "an expired token"
+        WRONG_SECRET = "wrong_secret", "a wrong secret for a known key id"
+
+    integration = models.ForeignKey(
+        ProvisioningIntegration, on_delete=models.CASCADE, related_name="token_refusals"
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    count = models.PositiveBigIntegerField(default=0)
+    first_at = models.DateTimeField(default=now)
+    last_at = models.DateTimeField(default=now)
+    last_key = models.CharField(
+        max_length=64, help_text="The public part of the last token refused (its key id)."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "reason"], name="token_refusal_per_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} request(s) with {self.get_reason_display()}"

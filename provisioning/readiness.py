@@ -36,6 +36,9 @@ class Check:
     fix: str = ""
 
 
+ENABLE = "the Enable button on its page or in the list"
+
+
 def _repair(integration) -> str:
     return (
         "Use “Repair role and binding” on this page, or run "
@@ -225,7 +228,9 @@ def integration_readiness(
             "Integration enabled",
             integration.enabled,
             "It accepts requests." if integration.enabled else "Every request gets 403.",
-            "" if integration.enabled else "Enable it (list button or Enable on this page).",
+            ""
+            if integration.enabled
+            else f"Enable it: {ENABLE}, or run manage.py integration enable {integration.pk}.",
         ),
         _token(integration),
         *role_and_binding_checks(integration),

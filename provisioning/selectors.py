@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from kestra_iam.identifiers import parse_uuid
-from kestra_iam.models import Tenant
+from kestra_iam.models import AuditEvent, Tenant
 from provisioning.models import ProvisioningIntegration
 from provisioning.provisioner_role import SCIM_PROVISIONER_ROLE
 
@@ -64,3 +64,28 @@ def integrations_relying_on(roles) -> list[ProvisioningIntegration]:
         .distinct()
         .order_by("tenant_id", "name")
     )
+
+
+INTEGRATION_RESOURCE = "provisioningintegration"  # how the trail names the model
+
+
+def integration_names(ids: set[uuid.UUID] | None = None) -> dict[uuid.UUID, tuple[str, bool]]:
+    """{integration id: (name, still exists)} for these ids (or for every integration the
+    trail knows of): a deleted integration by the name its deletion event recorded, so that
+    its provisioning logs still say who wrote them."""
+    live = ProvisioningIntegration.objects.all()
+    if ids is not None:
+        live = live.filter(pk__in=ids)
+    names = {pk: (name, True) for pk, name in live.values_list("pk", "name")}
+    if ids is not None and not set(ids) - set(names):
+        return names
+    deletions = AuditEvent.objects.filter(
+        kind=AuditEvent.Kind.DELETED, resource_type=INTEGRATION_RESOURCE
+    ).exclude(subject="")
+    if ids is not None:
+        deletions = deletions.filter(resource_id__in=[str(pk) for pk in set(ids) - set(names)])
+    for resource_id, subject in deletions.values_list("resource_id", "subject"):
+        pk = parse_uuid(resource_id)
+        if pk is not None and pk not in names:
+            names[pk] = (subject, False)
+    return names

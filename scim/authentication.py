@@ -21,6 +21,7 @@ from kestra_iam.rbac.grants import Grant, Source, permissions_of, reasons_for
 from kestra_iam.services import api_token_authenticate, touch
 from observability.metrics import AUTH_FAILURES
 from provisioning.models import ProvisioningIntegration
+from provisioning.refusals import record_token_refusal
 
 
 @dataclass
@@ -261,7 +262,10 @@ class SCIMTokenAuthentication(BaseAuthentication):
 
     def _read_principal(self, raw: str) -> SCIMPrincipal:
         token = api_token_authenticate(
-            raw, related=("service_account__integration",), annotations=grant_annotations()
+            raw,
+            related=("service_account__integration",),
+            annotations=grant_annotations(),
+            on_refused=record_token_refusal,
         )
         if token is None:
             raise _refused("unknown_token")  # unknown, revoked or expired

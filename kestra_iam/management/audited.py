@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from io import StringIO
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import transaction
 
-from kestra_iam.audit import AuditEntry, AuditWriteFailed, command_actor
+from kestra_iam.audit import AuditEntry, AuditWriteFailed, command_actor, subject_of
 from kestra_iam.models import AuditEvent
 
 NOT_RECORDED = (
     "Nothing was changed: the change could not be recorded in the audit trail. Try again; if it "
     "keeps failing, check the database."
 )
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What a deletion changed, for its audit event: the row is gone, its id and name are not."""
+
+    pk: object
+    tenant_id: str
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class AuditedCommand(BaseCommand):
@@ -50,7 +63,7 @@ class AuditedCommand(BaseCommand):
                         integration_id=integration_id(changed),
                         resource_type=resource_type,
                         resource_id=str(changed.pk),
-                    ).record()
+                    ).record(subject=subject_of(changed))
         except AuditWriteFailed:
             raise CommandError(NOT_RECORDED) from None
         finally:

@@ -7,11 +7,9 @@ returns what it changed. A `DomainError` is the command's one-line error (exit s
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from django.core.management.base import CommandError, CommandParser
 
-from kestra_iam.management.audited import AuditedCommand
+from kestra_iam.management.audited import AuditedCommand, Deleted
 from kestra_iam.models import Tenant
 from kestra_iam.rbac.services import tenant_named
 from kestra_iam.services import DomainError
@@ -46,6 +44,5 @@ class TenantIAMCommand(AuditedCommand):
             raise CommandError(exc.on_command_line()) from None
 
     @staticmethod
-    def deleted(summary: dict, tenant: Tenant) -> SimpleNamespace:
-        """What a deletion changed, for its audit event: the row is gone, its id is not."""
-        return SimpleNamespace(pk=summary["id"], tenant_id=tenant.pk)
+    def deleted(summary: dict, tenant: Tenant) -> Deleted:
+        return Deleted(summary["id"], tenant.pk, summary.get("name") or summary.get("text", ""))

@@ -15,10 +15,10 @@ from django.utils.html import format_html
 from kestra_iam.admin_base import AuditedAdminMixin
 from kestra_iam.models import ApiToken
 from kestra_iam.services import live_tokens
-from provisioning.activity import integrations_activity_by_day
+from provisioning.activity import DEFAULT_PERIOD, PERIODS, integrations_activity_by_day
 from provisioning.admin import columns
 from provisioning.admin.views import OVERLAP_CHOICES, IntegrationViews
-from provisioning.charts import activity_svg
+from provisioning.charts import activity_svg, axis
 from provisioning.console import integration_console, integration_dependents
 from provisioning.handoff import receive_issued_tokens, take_issued_token
 from provisioning.models import MAX_DESCRIPTION_LENGTH, ProvisioningIntegration
@@ -141,7 +141,8 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, IntegrationViews, admin.Mo
         extra_context = {**(extra_context or {})}
         if integration is not None:
             account = integration.service_account
-            console = integration_console(integration)
+            period = PERIODS.get(request.GET.get("activity", ""), DEFAULT_PERIOD)
+            console = integration_console(integration, period=period)
             extra_context.update(
                 endpoint=integration_endpoint(integration, request=request),
                 live_tokens=list(live_tokens(account)) if account else [],
@@ -149,8 +150,14 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, IntegrationViews, admin.Mo
                 tenancy_message=None if tenancy_enabled() else TENANCY_REQUIRED,
                 console=console,
                 activity_chart=activity_svg(
-                    console.activity, unit="hour", width=840, height=120, css_class="hourly"
+                    console.activity,
+                    unit=period.unit,
+                    width=840,
+                    height=120,
+                    css_class="hourly" if period.unit == "hour" else "daily",
+                    span=period.label,
                 ),
+                activity_axis=axis(console.activity, unit=period.unit),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -9,6 +9,8 @@ confirmation (one role or a selection), and after a save that leaves one unable 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from kestra_iam.admin import RoleAdmin
 from kestra_iam.models import Role
@@ -17,6 +19,7 @@ from provisioning.provisioner_role import SCIM_PROVISIONER_PERMISSIONS
 from provisioning.readiness import role_and_binding_checks
 from provisioning.selectors import integrations_relying_on
 
+INTEGRATION_PAGE = "admin:provisioning_provisioningintegration_change"
 # "Users: create, read, update; Groups: …", as the role's grid reads.
 NEEDED_GRANTS = "; ".join(
     f"{Resource(resource).label}: {', '.join(Action(a).label.lower() for a in actions)}"
@@ -25,7 +28,12 @@ NEEDED_GRANTS = "; ".join(
 
 
 def _names(integrations) -> str:
-    return ", ".join(f"“{i.name}” ({i.tenant_id})" for i in integrations)
+    """Each integration's name, linking to its page (where "Repair role and binding" is)."""
+    return format_html_join(
+        ", ",
+        '<a href="{}">“{}”</a> ({})',
+        ((reverse(INTEGRATION_PAGE, args=[i.pk]), i.name, i.tenant_id) for i in integrations),
+    )
 
 
 def _confirming_delete(request) -> bool:
@@ -43,9 +51,12 @@ class ProvisioningAwareRoleAdmin(RoleAdmin):
             if relying:
                 self.message_user(
                     request,
-                    f"Provisioning integrations {_names(relying)} rely on this role: removing "
-                    f"a grant SCIM needs ({NEEDED_GRANTS}) makes their requests fail "
-                    "with 403.",
+                    format_html(
+                        "Provisioning integrations {} rely on this role: removing a grant SCIM "
+                        "needs ({}) makes their requests fail with 403.",
+                        _names(relying),
+                        NEEDED_GRANTS,
+                    ),
                     messages.WARNING,
                 )
         return super().change_view(request, object_id, form_url, extra_context)
@@ -56,9 +67,12 @@ class ProvisioningAwareRoleAdmin(RoleAdmin):
             if relying:
                 self.message_user(
                     request,
-                    f"Deleting this stops provisioning integrations {_names(relying)}: every "
-                    "SCIM request they make is refused with 403 until the role is repaired "
-                    "(“Repair role and binding” on each integration's page).",
+                    format_html(
+                        "Deleting this stops provisioning integrations {}: every SCIM request "
+                        "they make is refused with 403 until the role is repaired (“Repair role "
+                        "and binding” on each integration's page).",
+                        _names(relying),
+                    ),
                     messages.WARNING,
                 )
         return super().get_deleted_objects(objs, request)
@@ -74,8 +88,9 @@ class ProvisioningAwareRoleAdmin(RoleAdmin):
         for integration, check in broken:
             self.message_user(
                 request,
-                f"Integration “{integration.name}” ({integration.tenant_id}): {check.detail} "
-                f"Fix: {check.fix}",
+                format_html(
+                    "Integration {}: {} Fix: {}", _names([integration]), check.detail, check.fix
+                ),
                 messages.WARNING,
             )
 

@@ -1,7 +1,8 @@
-"""The user list, with the integration that provisioned each of a user's accesses.
+"""The user list and page, with the integration that provisioned each of a user's accesses.
 
 Users are the IAM domain's, which records only the integration's id on the access; this app
-re-registers the user admin with a column naming the integrations (one query per page).
+re-registers the user admin with a column naming the integrations (one query per page), a
+filter by integration, and the integration on each access of the user's page.
 """
 
 from __future__ import annotations
@@ -10,12 +11,36 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from kestra_iam.admin import UserAdmin
-from kestra_iam.models import User
+from kestra_iam.admin import GroupAdmin, TenantAccessInline, UserAdmin
+from kestra_iam.models import TenantAccess, User
+from provisioning.admin.filters import ProvisionedByFilter, UsersProvisionedByFilter
 from provisioning.models import ProvisioningIntegration
+from provisioning.selectors import integration_names
+
+INTEGRATION_PAGE = "admin:provisioning_provisioningintegration_change"
+
+
+class ProvisionedTenantAccessInline(TenantAccessInline):
+    fields = [*TenantAccessInline.fields[:3], "provisioned_by", *TenantAccessInline.fields[3:]]
+    readonly_fields = [*TenantAccessInline.readonly_fields, "provisioned_by"]
+
+    @admin.display(description="created by")
+    def provisioned_by(self, access: TenantAccess) -> str:
+        """The integration that created this access, or who else did (an admin, a command)."""
+        if access.pk is None or access.provisioned_by_id is None:
+            return "not an integration (an admin or a command)"
+        pk = access.provisioned_by_id
+        name, live = integration_names({pk}).get(pk, (f"an integration {str(pk)[:8]}…", False))
+        if not live:
+            return f"{name} (deleted)"
+        url = reverse(INTEGRATION_PAGE, args=[pk])
+        return format_html('<a href="{}">{}</a>', url, name)
 
 
 class ProvisioningAwareUserAdmin(UserAdmin):
+    inlines = (ProvisionedTenantAccessInline,)
+    list_filter = [*UserAdmin.list_filter[:1], UsersProvisionedByFilter, *UserAdmin.list_filter[1:]]
+
     def get_list_display(self, request):
         @admin.display(description="provisioned by")
         def provisioned_by(user: User) -> str:
@@ -56,3 +81,4 @@ class ProvisioningAwareUserAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, ProvisioningAwareUserAdmin)
+GroupAdmin.list_filter = (*GroupAdmin.list_filter, ProvisionedByFilter)

@@ -7,17 +7,16 @@ serialise instead of losing updates.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, transaction
-from django.utils.timezone import now
+from django.db import IntegrityError, transaction
 
-from kestra_iam import piggyback
-from kestra_iam.audit import AuditEntry
+from kestra_iam.audit import MAX_NAMES, AuditEntry, Changes
+from kestra_iam.db.memberships import memberships_delete, memberships_insert
 from kestra_iam.identifiers import parse_uuid
-from kestra_iam.models import Group, GroupMembership, Tenant, TenantAccess
+from kestra_iam.models import AuditEvent, Group, Tenant, TenantAccess
 from kestra_iam.text import case_insensitive_key
 from kestra_iam.transactions import retry_once_on_conflict
 from provisioning.models import ProvisioningIntegration
@@ -48,8 +47,16 @@ def _locked_group(tenant: Tenant, group_id: str) -> Group:
     return group
 
 
-def _access_ids(tenant: Tenant, member_ids: Iterable[str], *, strict: bool) -> dict[str, int]:
-    """Map member (user) ids to the ids of their accesses to this tenant.
+@dataclass(frozen=True)
+class Member:
+    """A member id of a request resolved to the user's access to this tenant."""
+
+    access_id: int
+    user_name: str
+
+
+def _access_ids(tenant: Tenant, member_ids: Iterable[str], *, strict: bool) -> dict[str, Member]:
+    """Map member (user) ids to their accesses to this tenant.
 
     With `strict`, an id that is not a user of this tenant is a 400 naming it; otherwise it is
     skipped (removing someone who is not a member changes nothing).
@@ -63,12 +70,13 @@ def _access_ids(tenant: Tenant, member_ids: Iterable[str], *, strict: bool) -> d
         else:
             parsed[member_id] = pk
     found = (
-        dict(
-            TenantAccess.objects.for_tenant(tenant)
+        {
+            user_id: Member(access_id, user_name)
+            for user_id, access_id, user_name in TenantAccess.objects.for_tenant(tenant)
             .filter(user_id__in=list(parsed.values()))
             .order_by()
-            .values_list("user_id", "id")
-        )
+            .values_list("user_id", "id", "user__user_name")
+        }
         if parsed
         else {}
     )
@@ -83,9 +91,14 @@ def _access_ids(tenant: Tenant, member_ids: Iterable[str], *, strict: bool) -> d
 
 
 def _apply_member_changes(
-    tenant: Tenant, group: Group, changes: list[MemberChange], known: dict[str, int] | None = None
+    tenant: Tenant,
+    group: Group,
+    changes: list[MemberChange],
+    known: dict[str, Member] | None = None,
+    story: Changes | None = None,
 ) -> bool:
-    """Apply membership changes in order as SQL deltas; returns whether anything changed.
+    """Apply membership changes in order as SQL deltas; returns whether anything changed, and
+    tells `story` who was added and removed.
 
     `known` maps member ids to accesses resolved before the group was locked (see
     `_update_group`); the others are resolved here.
@@ -95,63 +108,42 @@ def _apply_member_changes(
     known = known or {}
     to_add = [i for c in changes if c.kind in ("add", "replace") for i in c.ids if i not in known]
     to_remove = [i for c in changes if c.kind == "remove" for i in c.ids if i not in known]
-    accesses = dict(known)
-    accesses.update(_access_ids(tenant, to_add, strict=True))
-    accesses.update(_access_ids(tenant, to_remove, strict=False))
-    changed = False
-    memberships = GroupMembership.objects.filter(group=group)
-    for change in changes:
-        access_ids = {accesses[i] for i in change.ids if i in accesses}
-        if change.kind == "remove":
-            if access_ids:
-                changed |= memberships.filter(access_id__in=access_ids).delete()[0] > 0
-        elif change.kind == "replace":
-            changed |= memberships.exclude(access_id__in=access_ids).delete()[0] > 0
-            changed |= _insert_members(group, access_ids)
-        else:
-            changed |= _insert_members(group, access_ids)
-    return changed
-
-
-def _insert_members(group: Group, access_ids: set[int]) -> bool:
-    """Insert memberships in one statement, however many; returns whether any was new.
-
-    One `INSERT … SELECT` over an array parameter: the cost of adding 10,000 members is one
-    query, as for one member, and a member already present (or added concurrently) is skipped
-    by the unique constraint instead of failing the request.
-    """
-    if not access_ids:
-        return False
-    table = connection.ops.quote_name(GroupMembership._meta.db_table)
-    group_id = Group._meta.pk.get_db_prep_value(group.pk, connection)
-    created_at = GroupMembership._meta.get_field("created_at").get_db_prep_value(now(), connection)
-    ids = sorted(access_ids)
-    if connection.vendor == "postgresql":
-        sql = (
-            f"INSERT INTO {table} (group_id, access_id, created_at) "
-            "SELECT %s, unnest(%s::bigint[]), %s ON CONFLICT (group_id, access_id) DO NOTHING"
-        )
-        params = [group_id, ids, created_at]
-    else:
-        sql = (
-            # The table name comes from model metadata; every value is a bound parameter.
-            f"INSERT OR IGNORE INTO {table} (group_id, access_id, created_at) "  # noqa: S608
-            "SELECT %s, value, %s FROM json_each(%s)"
-        )
-        params = [group_id, created_at, json.dumps(ids)]
+    members = dict(known)
+    members.update(_access_ids(tenant, to_add, strict=True))
+    members.update(_access_ids(tenant, to_remove, strict=False))
+    added: list[int] = []
+    removed: list[int] = []
     try:
-        if connection.vendor == "postgresql":
-            # Django declares foreign keys DEFERRABLE INITIALLY DEFERRED; check this insert
-            # now, so a member deleted concurrently fails here (a clear 400), not at COMMIT.
-            piggyback.send_with_next_query("SET CONSTRAINTS ALL IMMEDIATE")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.rowcount > 0
+        for change in changes:
+            access_ids = {members[i].access_id for i in change.ids if i in members}
+            if change.kind == "remove":
+                removed += memberships_delete(group, access_ids)
+            elif change.kind == "replace":
+                removed += memberships_delete(group, access_ids, keep=True)
+                added += memberships_insert(group, access_ids)
+            else:
+                added += memberships_insert(group, access_ids)
     except IntegrityError:
         # A DELETE /Users removed one of these members' access after we resolved it.
         raise InvalidValue(
             "A member was removed from this tenant while the request ran; no change was made."
         ) from None
+    if story is not None and (added or removed):
+        story.members(added=_names(added, members), removed=_names(removed, members))
+    return bool(added or removed)
+
+
+def _names(access_ids: list[int], members: dict[str, Member]) -> list[str]:
+    """The userNames of these accesses, from the request's members; the few others (members a
+    replacement removed) read in one query, for as many names as the trail keeps."""
+    known = {member.access_id: member.user_name for member in members.values()}
+    ordered = list(dict.fromkeys(access_ids))  # an access removed then added again: once
+    unknown = [pk for pk in ordered[:MAX_NAMES] if pk not in known]
+    if unknown:
+        known.update(
+            TenantAccess.objects.filter(pk__in=unknown).values_list("pk", "user__user_name")
+        )
+    return [known.get(pk, "") for pk in ordered]
 
 
 def _members_from_document(document: dict) -> list[str]:
@@ -184,9 +176,15 @@ def scim_group_create(
                 provisioned_by_id=integration.pk if integration else None,
             )
             members = _members_from_document(document)
+            story = Changes()
             if members:
-                _apply_member_changes(tenant, group, [MemberChange("add", members)])
-            audit.record(resource_id=group.pk)
+                _apply_member_changes(tenant, group, [MemberChange("add", members)], story=story)
+            audit.record(
+                resource_id=group.pk,
+                subject=group.display_name,
+                kind=AuditEvent.Kind.CREATED,
+                changes=story,
+            )
     except IntegrityError:
         raise Uniqueness(GROUP_EXISTS) from None
     return group
@@ -284,6 +282,9 @@ def _update_group(
             document, member_changes = build(group)
             display_name = document["displayName"]
             external_id = document.get("externalId", "")
+            story = Changes()
+            story.attribute("displayName", group.display_name, display_name)
+            story.attribute("externalId", group.external_id, external_id)
             changed_fields = {}
             if display_name != group.display_name:
                 if (
@@ -298,14 +299,21 @@ def _update_group(
                 )
             if external_id != group.external_id:
                 changed_fields["external_id"] = external_id
-            members_changed = _apply_member_changes(tenant, group, member_changes, known)
+            members_changed = _apply_member_changes(tenant, group, member_changes, known, story)
+            story_of_write = {
+                "subject": display_name,
+                "kind": AuditEvent.Kind.UPDATED if changed_fields else AuditEvent.Kind.MEMBERS,
+                "changes": story,
+            }
             if members_changed and not changed_fields:
                 # Entra's member PATCH: the new version and the audit event in one round trip.
-                save_new_version_recorded(group, audit)
+                save_new_version_recorded(group, audit, **story_of_write)
             else:
                 if changed_fields or members_changed:
                     save_new_version(group, changed_fields)
-                audit.record(resource_id=group.pk)
+                if not story:
+                    story_of_write["kind"] = AuditEvent.Kind.UPDATED
+                audit.record(resource_id=group.pk, **story_of_write)
     except IntegrityError:
         raise Uniqueness(GROUP_EXISTS) from None
     return group
@@ -320,4 +328,4 @@ def scim_group_delete(
         group = _locked_group(tenant, group_id)
         check_version(group_resource.group_version(group), if_match)
         group.delete()
-        audit.record(resource_id=group_id)
+        audit.record(resource_id=group_id, subject=group.display_name, kind=AuditEvent.Kind.DELETED)

@@ -14,10 +14,18 @@ from django.db import DataError, IntegrityError, InternalError, ProgrammingError
 from django.db.models import F
 from django.utils.timezone import now
 
-from kestra_iam.audit import EVENT_INSERT, AuditEntry
+from kestra_iam.audit import EVENT_INSERT, AuditEntry, Changes
 from kestra_iam.compiled import CompiledInsert, insert_atomically, insert_together
 from kestra_iam.identifiers import parse_uuid
-from kestra_iam.models import Group, GroupMembership, Tenant, TenantAccess, User, UserValue
+from kestra_iam.models import (
+    AuditEvent,
+    Group,
+    GroupMembership,
+    Tenant,
+    TenantAccess,
+    User,
+    UserValue,
+)
 from kestra_iam.profiles import may_rename
 from kestra_iam.text import case_insensitive_key
 from kestra_iam.transactions import retry_once_on_conflict
@@ -110,7 +118,7 @@ def _insert_new_user(
     """
     user = _new_user(tenant, document)
     access, values = _new_access(tenant, integration, user, document, password_hash)
-    event = audit.event(resource_id=user.pk)
+    event = audit.event(resource_id=user.pk, subject=user.user_name, kind=AuditEvent.Kind.CREATED)
     try:
         insert_atomically([*_access_rows(user, access, values), (EVENT_INSERT, event)])
     except (IntegrityError, DataError, InternalError, ProgrammingError):
@@ -145,7 +153,11 @@ def _create_or_link(
             # The user (if new), its access and the access's values: one round trip on
             # PostgreSQL.
             insert_together(_access_rows(user if new_user else None, access, values))
-            audit.record(resource_id=user.pk)
+            audit.record(
+                resource_id=user.pk,
+                subject=document["userName"],
+                kind=AuditEvent.Kind.CREATED if new_user else AuditEvent.Kind.LINKED,
+            )
     except IntegrityError:
         # Another request created the same userName (in any case) or access concurrently.
         raise Uniqueness(USER_EXISTS) from None
@@ -270,9 +282,17 @@ def _update_user(
             access = locked_access(tenant, user_id)
             check_version(user_resource.user_version(access), if_match)
             document, password = build(access)
-            _rename(tenant, access.user, document["userName"])
-            _write_profile(tenant, access, document, password, passwords)
-            audit.record(resource_id=access.user_id)
+            changes = Changes()
+            old_name = access.user.user_name
+            if _rename(tenant, access.user, document["userName"]):
+                changes.attribute("userName", old_name, access.user.user_name)
+            _write_profile(tenant, access, document, password, passwords, changes)
+            audit.record(
+                resource_id=access.user_id,
+                subject=access.user.user_name,
+                kind=_kind_of_update(changes),
+                changes=changes,
+            )
     except IntegrityError:
         raise Uniqueness(NAME_TAKEN) from None
 
@@ -325,7 +345,11 @@ def scim_user_delete(
             version=F("version") + 1, updated_at=now()
         )
         access.delete()
-        audit.record(resource_id=access.user_id)
+        audit.record(
+            resource_id=access.user_id,
+            subject=access.user.user_name,
+            kind=AuditEvent.Kind.ACCESS_REMOVED,
+        )
 
 
 # --- pieces -------------------------------------------------------------------------------------
@@ -345,15 +369,17 @@ def _check_rename(tenant: Tenant, user: User, user_name: str) -> bool:
     raise Mutability(NOT_PRIMARY.format(current=user.user_name))
 
 
-def _rename(tenant: Tenant, user: User, user_name: str) -> None:
+def _rename(tenant: Tenant, user: User, user_name: str) -> bool:
+    """Rename the user if the document does; returns whether it did."""
     if not _check_rename(tenant, user, user_name):
-        return
+        return False
     new_key = case_insensitive_key(user_name)
     if new_key != user.user_name_key and (
         User.objects.filter(user_name_key=new_key).exclude(pk=user.pk).exists()
     ):
         raise Uniqueness(NAME_TAKEN)
     save_new_version(user, {"user_name": user_name, "user_name_key": new_key})
+    return True
 
 
 def _manager_for_write(tenant: Tenant, user_pk, document: dict) -> int | None:
@@ -381,9 +407,11 @@ def _write_profile(
     document: dict,
     password: object,
     passwords: PasswordHasher,
+    changes: Changes,
 ) -> None:
     """Store the document as the tenant's profile of the user: the access's columns and
-    values, each written only if it changed (an unchanged write keeps the version)."""
+    values, each written only if it changed (an unchanged write keeps the version). What
+    changed goes to `changes`, for the audit trail."""
     fields = {
         **user_resource.profile_fields(document),
         "external_id": document.get("externalId", ""),
@@ -391,18 +419,74 @@ def _write_profile(
         "manager_id": _manager_for_write(tenant, access.user_id, document),
     }
     updates = {name: value for name, value in fields.items() if getattr(access, name) != value}
+    _describe_updates(access, updates, document, changes)
     if password is not UNCHANGED:
         updates["scim_password"] = scim_password_hash(password, passwords)
+        changes.secret("password")
     new_rows = user_resource.value_rows(access, document)
-    current = UserValue.objects.filter(access=access).order_by("attribute", "position")
+    current = list(UserValue.objects.filter(access=access).order_by("attribute", "position"))
     rows_changed = sorted(map(_signature, current), key=repr) != sorted(
         map(_signature, new_rows), key=repr
     )
+    if rows_changed:
+        _describe_values(current, new_rows, changes)
     if updates or rows_changed:
         save_new_version(access, updates)
     if rows_changed:
         UserValue.objects.filter(access=access).delete()
         UserValue.objects.bulk_create(new_rows)
+
+
+# The SCIM attribute each profile column holds, for the trail.
+ATTRIBUTE_OF_COLUMN = {
+    **{column: attribute for attribute, column in user_resource.CORE_COLUMNS.items()},
+    **{column: f"name.{sub}" for sub, column in user_resource.NAME_COLUMNS.items()},
+    **{column: attribute for attribute, column in user_resource.ENTERPRISE_COLUMNS.items()},
+    "external_id": "externalId",
+    "active": "active",
+}
+
+
+def _describe_updates(
+    access: TenantAccess, updates: dict, document: dict, changes: Changes
+) -> None:
+    for column, new in updates.items():
+        if column == "manager_id":
+            # By the manager's user id, as SCIM names it; read only when the manager changed.
+            old = TenantAccess.objects.filter(pk=access.manager_id).values_list("user_id")
+            old_id = str(next(iter(old), ("",))[0]) if access.manager_id else ""
+            changes.attribute("manager", old_id, user_resource.manager_id(document) or "")
+        else:
+            changes.attribute(ATTRIBUTE_OF_COLUMN[column], getattr(access, column), new)
+
+
+def _describe_values(current: list[UserValue], new: list[UserValue], changes: Changes) -> None:
+    """Multi-valued attributes (emails, phoneNumbers …) old → new, as their values read."""
+    for attribute in user_resource.MULTI_VALUED:
+        before = [row for row in current if row.attribute == attribute]
+        after = [row for row in new if row.attribute == attribute]
+        if list(map(_signature, before)) == list(map(_signature, after)):
+            continue
+        shown_before = ", ".join(map(_shown, before))
+        shown_after = ", ".join(map(_shown, after))
+        if shown_before == shown_after:  # only a display or an extension changed
+            shown_after += " (details changed)"
+        changes.attribute(attribute, shown_before, shown_after)
+
+
+def _shown(row: UserValue) -> str:
+    return row.value + (f" ({row.type})" if row.type else "") + (" primary" if row.primary else "")
+
+
+def _kind_of_update(changes: Changes) -> str:
+    """Disabled and enabled are what an identity provider does with `active`; the trail says
+    so rather than "updated"."""
+    active = changes.changed("active")
+    if active is not None and active[1] is False:
+        return AuditEvent.Kind.DISABLED
+    if active is not None and active[0] is False and active[1] is not False:
+        return AuditEvent.Kind.ENABLED
+    return AuditEvent.Kind.UPDATED
 
 
 def _signature(row: UserValue) -> tuple:

@@ -32,9 +32,9 @@ def save_new_version(instance: Model, changes: dict) -> None:
     _saved(instance, changes, updated_at)
 
 
-def save_new_version_recorded(instance: Model, audit: AuditEntry) -> None:
+def save_new_version_recorded(instance: Model, audit: AuditEntry, **story) -> None:
     """A new version with no column changed (a group's members changed) and the write's audit
-    event, in one round trip on PostgreSQL.
+    event (`story` as `AuditEntry.event` takes it), in one round trip on PostgreSQL.
 
     Nothing in the version bump can be refused, so a refusal is the event's: AuditWriteFailed,
     as `AuditEntry.record` raises, and the caller's transaction rolls back.
@@ -45,7 +45,8 @@ def save_new_version_recorded(instance: Model, audit: AuditEntry) -> None:
     query.add_update_values({"version": F("version") + 1, "updated_at": updated_at})
     update = query.get_compiler(using, connections[using]).as_sql()
     try:
-        insert_together([(EVENT_INSERT, audit.event(resource_id=instance.pk))], using, first=update)
+        event = audit.event(resource_id=instance.pk, **story)
+        insert_together([(EVENT_INSERT, event)], using, first=update)
     except (DataError, IntegrityError, InternalError, ProgrammingError) as exc:
         if is_unavailable(exc):  # a read-only server: the write's trouble, not the event's
             raise

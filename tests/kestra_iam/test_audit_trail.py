@@ -314,7 +314,10 @@ def test_the_admin_shows_the_trail_read_only_with_filters(admin_client, scim):
     scim.create_user("shown@example.com")
     url = reverse("admin:kestra_iam_auditevent_changelist")
     html = admin_client.get(url).content.decode()
-    assert "scim.users.create" in html and ">Audit<" in admin_client.get("/admin/").content.decode()
+    assert (
+        "Entra ID</a> created user" in html
+        and ">Audit<" in admin_client.get("/admin/").content.decode()
+    )
     for query in (
         "?tenant=main",
         f"?integration={scim.integration.pk}",
@@ -322,7 +325,10 @@ def test_the_admin_shows_the_trail_read_only_with_filters(admin_client, scim):
         "?outcome=refused",
     ):
         assert admin_client.get(url + query).status_code == 200
-    assert "scim.users.create" not in admin_client.get(url + "?outcome=refused").content.decode()
+    assert "created user" not in admin_client.get(url + "?outcome=refused").content.decode()
+    event = AuditEvent.objects.get()
+    page = admin_client.get(reverse("admin:kestra_iam_auditevent_change", args=[event.pk])).content
+    assert b"Entra ID</a> created user" in page and b"scim.users.create" in page
     assert admin_client.get(reverse("admin:kestra_iam_auditevent_add")).status_code == 403
     event = AuditEvent.objects.get()
     change = admin_client.post(

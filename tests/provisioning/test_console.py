@@ -217,15 +217,23 @@ def test_console_counts_what_the_integration_provisioned_and_lists_its_problems(
 
     console = integration_console(scim.integration)
     assert (console.users, console.groups) == (2, 1)
-    assert [e.outcome for e in console.problems] == [409]
+    assert [p.event.outcome for p in console.problems] == [409]
+    assert console.problems[0].sentence == (
+        "Entra ID was refused (409) trying to create user in main"
+    )
     assert console.last_event.outcome == 409
 
     html = admin_client.get(reverse(CHANGE, args=[scim.integration.pk])).content.decode()
     assert "Readiness: ready to provision" in html
-    assert '<span class="provisioned-users">2</span> users' in html
-    assert '<span class="provisioned-groups">1</span> group,' not in html  # "1 group" reads well
-    assert '<span class="provisioned-groups">1</span> group' in html
-    problem = console.problems[0]
+    users = reverse("admin:kestra_iam_user_changelist") + f"?integration={scim.integration.pk}"
+    groups = reverse("admin:kestra_iam_group_changelist") + f"?integration={scim.integration.pk}"
+    assert f'<a class="provisioned-users" href="{users}"><span>2</span> users</a>' in html
+    assert f'<a class="provisioned-groups" href="{groups}"><span>1</span> group</a>' in html
+    listed = admin_client.get(users).content.decode()  # the links lead to exactly those
+    assert "alice@example.com" in listed and "bob@example.com" in listed
+    assert "carol@example.com" not in listed
+    assert "Engineers" in admin_client.get(groups).content.decode()
+    problem = console.problems[0].event
     assert reverse("admin:kestra_iam_auditevent_change", args=[problem.pk]) in html
     assert problem.request_id in html
     assert "A user with this userName already exists." in html
@@ -248,7 +256,7 @@ def test_the_chart_shows_the_numbers_of_the_audit_trail(scim, admin_client):
 
     html = admin_client.get(reverse(CHANGE, args=[integration.pk])).content.decode()
     assert 'data-succeeded="2" data-refused="1" data-failed="0"' in html
-    assert "5 writes in the last 168 hours: 3 succeeded, 1 refused, 1 failed." in html
+    assert "5 writes in the last 7 days: 3 succeeded, 1 refused, 1 failed." in html
     assert '<svg class="activity-chart hourly" role="img"' in html
     listed = admin_client.get(reverse("admin:provisioning_provisioningintegration_changelist"))
     assert '<svg class="activity-chart mini"' in listed.content.decode()
@@ -290,11 +298,13 @@ def test_the_integration_delete_page_lists_what_goes_with_it(scim, admin_client)
 def test_the_role_pages_name_the_integrations_that_rely_on_it(scim, tenant, admin_client):
     role = role_of(tenant)
     change = reverse("admin:kestra_iam_role_change", args=[role.pk])
-    assert "“Entra ID” (main) rely on this role" in admin_client.get(change).content.decode()
+    page = reverse(CHANGE, args=[scim.integration.pk])
+    linked = f'<a href="{page}">“Entra ID”</a> (main)'
+    assert f"{linked} rely on this role" in admin_client.get(change).content.decode()
 
     delete = reverse("admin:kestra_iam_role_delete", args=[role.pk])
     html = admin_client.get(delete).content.decode()
-    assert "Deleting this stops provisioning integrations “Entra ID” (main)" in html
+    assert f"Deleting this stops provisioning integrations {linked}" in html
     bulk = admin_client.post(
         reverse("admin:kestra_iam_role_changelist"),
         {"action": "delete_selected", "_selected_action": [role.pk]},
@@ -321,9 +331,11 @@ def test_the_audit_list_links_events_to_their_resource_and_integration(scim, adm
     user = scim.create_user("ada@example.com")
     html = admin_client.get(reverse("admin:kestra_iam_auditevent_changelist")).content.decode()
     user_page = reverse("admin:kestra_iam_user_change", args=[user["id"]])
-    assert f'USERS <a href="{user_page}" title="{user["id"]}"><code>{user["id"][:8]}…' in html
     integration_page = reverse(CHANGE, args=[scim.integration.pk])
-    assert f'<a href="{integration_page}"><code>{str(scim.integration.pk)[:8]}…' in html
+    assert (
+        f'<a href="{integration_page}">Entra ID</a> created user '
+        f'<a href="{user_page}">ada@example.com</a> in <a href="/admin/kestra_iam/tenant/main/'
+    ) in html
 
 
 def test_the_user_list_shows_access_per_tenant_and_who_provisioned_it(
@@ -415,3 +427,69 @@ def test_admin_and_command_changes_are_not_the_integrations_traffic(scim):
 
 def failing_or_passing(integration, key: str):
     return next(c for c in integration_readiness(integration) if c.key == key)
+
+
+def test_the_chart_offers_24_hours_7_days_and_30_days_with_a_time_axis(scim, admin_client):
+    integration = scim.integration
+    for hours_ago, outcome in [(1, 201), (30, 201), (24 * 20, 409)]:
+        record(integration, outcome, hours_ago=hours_ago)
+    page = reverse(CHANGE, args=[integration.pk])
+    day = admin_client.get(page + "?activity=24h").content.decode()
+    assert "Activity: writes in the last 24 hours, hour by hour" in day
+    assert "1 write in the last 24 hours: 1 succeeded" in day
+    assert day.count('<g class="bucket"') == 24 and '<strong aria-current="true">24 hours' in day
+    assert '<span style="left: ' in day and ":00</span>" in day  # hours on the axis
+    week = admin_client.get(page).content.decode()  # the default
+    assert "2 writes in the last 7 days" in week and week.count('<g class="bucket"') == 168
+    month = admin_client.get(page + "?activity=30d").content.decode()
+    assert "Activity: writes in the last 30 days, day by day" in month
+    assert "3 writes in the last 30 days: 2 succeeded, 1 refused" in month
+    assert month.count('<g class="bucket"') == 30 and '<svg class="activity-chart daily"' in month
+    # Anything else is the default, not an error.
+    assert "in the last 7 days" in admin_client.get(page + "?activity=1y").content.decode()
+
+
+def test_an_integration_without_writes_says_so_in_words(scim, admin_client):
+    html = admin_client.get(reverse(CHANGE, args=[scim.integration.pk])).content.decode()
+    assert "No writes in the last 7 days." in html
+    assert '<svg class="activity-chart' not in html  # no empty chart
+    assert 'Refused tokens</dt>\n    <dd class="refused-tokens">none</dd>' in html
+
+
+def test_each_fix_comes_with_its_control(scim, tenant, admin_client):
+    from provisioning.services import integration_revoke_tokens, integration_set_enabled
+
+    url = reverse(CHANGE, args=[scim.integration.pk])
+    integration_set_enabled(integration=scim.integration, enabled=False)
+    integration_revoke_tokens(integration=scim.integration)
+    role_of(tenant).delete()
+    html = admin_client.get(url).content.decode()
+    toggle = reverse(
+        "admin:provisioning_provisioningintegration_toggle", args=[scim.integration.pk]
+    )
+    rotate = reverse(
+        "admin:provisioning_provisioningintegration_rotate_token", args=[scim.integration.pk]
+    )
+    assert f'class="button fix-enable" formaction="{toggle}"' in html
+    assert f'class="button fix-rotate" formaction="{rotate}"' in html
+    assert html.count("Repair role and binding</button>") == 1
+    # The Enable button next to the fix enables it and comes back to this page.
+    response = admin_client.post(toggle, {"next": url})
+    assert response.status_code == 302 and response["Location"] == url
+    scim.integration.refresh_from_db()
+    assert scim.integration.enabled
+    assert "fix-enable" not in admin_client.get(url).content.decode()
+
+
+def test_the_users_page_shows_groups_per_tenant_and_who_created_each_access(
+    scim, other_scim, admin_client
+):
+    ada = scim.create_user("ada@example.com")
+    other_scim.create_user("ada@example.com")
+    scim.create_group("Engineers", members=[{"value": ada["id"]}])
+    html = admin_client.get(reverse("admin:kestra_iam_user_change", args=[ada["id"]])).content
+    html = html.decode()
+    assert ">Engineers</a>" in html and html.count(">Engineers</a>") == 1
+    assert "groups in this tenant" in html.lower()
+    assert f'href="{reverse(CHANGE, args=[scim.integration.pk])}">Entra ID</a>' in html
+    assert f'href="{reverse(CHANGE, args=[other_scim.integration.pk])}">Other IdP</a>' in html

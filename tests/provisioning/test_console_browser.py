@@ -45,7 +45,7 @@ def test_console_readiness_chart_and_repair(admin_login, scim, tenant, live_serv
     assert now_bar.get_attribute("data-refused") == "1"
     assert now_bar.locator("rect.bar.succeeded").count() == 1
     assert now_bar.locator("rect.bar.refused").count() == 1
-    assert page.locator(".provisioned-users").inner_text() == "1"
+    assert page.locator(".provisioned-users").inner_text() == "1 user"
     assert page.locator("tr.problem").count() == 1
     assert page_width(page) == WIDTH
 

@@ -12,10 +12,10 @@ in the whole tenant. Writes are audited; errors are one line on stderr and exit 
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 from django.core.management.base import CommandParser
 
+from kestra_iam.management.audited import Deleted
 from kestra_iam.management.tenant_commands import TenantIAMCommand
 from kestra_iam.models import Binding
 from kestra_iam.rbac.services import (
@@ -68,7 +68,7 @@ class Command(TenantIAMCommand):
             self.stdout.write(f"Binding {binding.pk}: {describe(binding)}.")
         return binding
 
-    def do_delete(self, tenant, options: dict) -> SimpleNamespace:
+    def do_delete(self, tenant, options: dict) -> Deleted:
         binding = (
             Binding.objects.for_tenant(tenant)
             .select_related("role", "user", "group", "service_account")

@@ -11,11 +11,11 @@ Writes are audited; errors are one line on stderr and exit status 1.
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandParser
 
+from kestra_iam.management.audited import Deleted
 from kestra_iam.management.tenant_commands import TenantIAMCommand
 from kestra_iam.models import Role
 from kestra_iam.permissions import Permission, permission_pairs, permissions_from_pairs
@@ -59,7 +59,7 @@ class Command(TenantIAMCommand):
         self._print(role, options, verb="created")
         return role
 
-    def do_delete(self, tenant, options: dict) -> SimpleNamespace:
+    def do_delete(self, tenant, options: dict) -> Deleted:
         role = role_named(tenant, options["name"])
         bindings = role.bindings.count()
         summary = role_as_dict(role)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import timedelta
-from types import SimpleNamespace
 
 from django.core.management.base import CommandParser
 from django.db.models import ProtectedError
 
+from kestra_iam.management.audited import Deleted
 from kestra_iam.management.tenant_commands import TenantIAMCommand
 from kestra_iam.models import ServiceAccount
 from kestra_iam.rbac.services import (
@@ -87,7 +87,7 @@ class Command(TenantIAMCommand):
             )
         return account
 
-    def do_delete(self, tenant, options: dict) -> SimpleNamespace:
+    def do_delete(self, tenant, options: dict) -> Deleted:
         account = service_account_named(tenant, options["name"])
         summary = account_as_dict(account)
         try:

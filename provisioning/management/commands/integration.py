@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import timedelta
-from types import SimpleNamespace
 
 from django.core.management.base import CommandError, CommandParser
 
-from kestra_iam.management.audited import AuditedCommand
+from kestra_iam.management.audited import AuditedCommand, Deleted
 from kestra_iam.models import Tenant
 from kestra_iam.services import DomainError
 from provisioning.models import MAX_TOKEN_LIFETIME_DAYS, ProvisioningIntegration
@@ -196,7 +195,7 @@ class Command(AuditedCommand):
             )
         return integration
 
-    def do_delete(self, options: dict) -> SimpleNamespace:
+    def do_delete(self, options: dict) -> Deleted:
         integration = self._integration(options["integration_id"])
         summary = as_dict(integration)
         integration_delete(integration=integration)
@@ -208,7 +207,7 @@ class Command(AuditedCommand):
                 "account and tokens."
             )
         # The instance lost its primary key with the row; the trail keeps the id it had.
-        return SimpleNamespace(pk=summary["id"], tenant_id=summary["tenant"])
+        return Deleted(summary["id"], summary["tenant"], summary["name"])
 
     # --- helpers ------------------------------------------------------------------------------
 
