@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench install install-dev
+.PHONY: run test lint bench screenshots install install-dev
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: install-dev
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kestra_iam_bench
 bench: install-dev
 	$(BIN)/python -m benchmarks.run
+
+# The README's screenshots, taken by the Chromium test that walks the Entra story.
+screenshots: install-dev
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/provisioning/test_provisioning_logs_browser.py
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from kestra_iam.models import AuditEvent, ServiceAccount, User
+from kestra_iam.text import case_insensitive_key
 
 Kind = AuditEvent.Kind
 
@@ -66,8 +67,10 @@ class Actor:
 def people(events: list[AuditEvent]) -> dict[int, Actor]:
     """Admin users and service accounts, linked to their page (a query per kind of actor)."""
     admins = {e.actor for e in events if e.actor_type == AuditEvent.ActorType.ADMIN}
+    # By the canonical key, which is indexed (a userName is unique in any case).
+    keys = [case_insensitive_key(name) for name in admins]
     user_pks = (
-        dict(User.objects.filter(user_name__in=admins).values_list("user_name", "pk"))
+        dict(User.objects.filter(user_name_key__in=keys).values_list("user_name", "pk"))
         if admins
         else {}
     )

@@ -299,3 +299,19 @@ def test_prune_without_a_retention_is_refused(db):
         call_command("audit", "prune")
     with pytest.raises(CommandError, match="at least 1 day"):
         call_command("audit", "prune", "--older-than", "0")
+
+
+def test_the_trail_counts_up_to_a_bound(admin_client, db, monkeypatch):
+    from kestra_iam.admin_audit import BoundedCountPaginator
+
+    monkeypatch.setattr(BoundedCountPaginator, "COUNT_UP_TO", 5)
+    AuditEvent.objects.bulk_create(
+        AuditEvent(action="x.y.create", outcome=201, actor_type="admin", actor="a")
+        for _ in range(7)
+    )
+    html = admin_client.get(reverse(TRAIL)).content.decode()
+    assert "more than 5 audit events" in html
+    AuditEvent.objects.filter(
+        pk__in=list(AuditEvent.objects.values_list("pk", flat=True)[:3])
+    ).delete()
+    assert "4 audit events" in admin_client.get(reverse(TRAIL)).content.decode()

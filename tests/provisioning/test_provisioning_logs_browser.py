@@ -104,6 +104,15 @@ def test_the_entra_story_as_the_trail_and_the_console_tell_it(admin_login, tenan
     assert "ada@contoso.com" in page.locator("#result_list").inner_text()
     page.goto(console)
     shoot(page, "console")
+    if SCREENSHOTS:
+        page.emulate_media(color_scheme="dark")
+        page.goto(console + "?activity=24h")
+        page.locator("fieldset.console.activity").screenshot(
+            path=Path(SCREENSHOTS) / "activity-dark.png"
+        )
+        page.emulate_media(color_scheme="light")
+        page.goto(f"{live_server.url}/admin/provisioning/provisioningintegration/")
+        shoot(page, "integrations")
 
     assert (
         entra.patch(
