@@ -9,7 +9,11 @@ class KestraIamConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kestra_iam import signals  # noqa: F401  (connects the receiver)
+        from django.core.signals import request_finished
+
+        from kestra_iam import checks, piggyback, signals  # noqa: F401  (registers, connects)
+
+        request_finished.connect(piggyback.discard_leftovers, dispatch_uid="piggyback-leftovers")
 
 
 class KestraAdminConfig(admin_apps.AdminConfig):

@@ -18,8 +18,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 from django.db.models import Field, QuerySet
+from django.db.models.signals import post_save, pre_save
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ class CompiledQuery:
         return compiled
 
 
+def signal_name(signal) -> str:
+    return "pre_save" if signal is pre_save else "post_save"
+
+
 def _marker(field: Field, index: int) -> object:
     """A value no real query would hold, of the type the field expects."""
     if hasattr(field, "compiled_marker"):  # a list slot (`kestra_iam.any_of.ListOf`)
@@ -118,7 +124,13 @@ class CompiledInsert:
         self._compiled: dict[tuple[str, str], str] = {}
 
     def statement(self, instance, using: str = "default") -> tuple[str, list]:
-        """The SQL and parameters that insert this instance."""
+        """The SQL and parameters that insert this instance.
+
+        Refuses (ImproperlyConfigured) a model that something listens to — its receivers
+        would silently not run — and (TypeError) a value that is an expression, whose SQL the
+        compiled statement does not have.
+        """
+        self._check_no_listeners()
         connection = connections[using]
         in_sql = self._key_in_sql(connection)
         if self.follows is not None and not in_sql:
@@ -128,11 +140,23 @@ class CompiledInsert:
             if in_sql and field is self.follows:
                 params += self._sequence_of_followed()
             else:
-                params.append(
-                    field.get_db_prep_save(field.pre_save(instance, add=True), connection)
-                )
+                value = field.pre_save(instance, add=True)
+                if hasattr(value, "resolve_expression"):
+                    message = "%s.%s is an expression (%r): a compiled insert sends values only"
+                    raise TypeError(message % (self.model.__name__, field.name, value))
+                params.append(field.get_db_prep_save(value, connection))
         sql = self._compiled.get((using, connection.vendor)) or self._compile(instance, using)
         return sql, params
+
+    def _check_no_listeners(self) -> None:
+        """Checked at each insert, not once: receivers connect at start-up, after this module's
+        inserts are built, and a test may connect one at any time (it is a list lookup)."""
+        for signal in (pre_save, post_save):
+            if signal.has_listeners(self.model):
+                raise ImproperlyConfigured(
+                    f"{self.model.__name__} has {signal_name(signal)} receivers, which a "
+                    "compiled insert would not run: insert it with the ORM"
+                )
 
     def _key_in_sql(self, connection) -> bool:
         return self.follows is not None and connection.vendor == "postgresql"

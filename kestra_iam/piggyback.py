@@ -8,11 +8,17 @@ run and its error is raised where the query was. On other databases (SQLite) it 
 
 Whoever queues a statement removes it when its scope ends (`discard`) or sends it alone
 (`flush`), so a statement meant for one transaction can never ride along with a query of the next.
+A request that ends with a statement still queued broke that rule: `discard_leftovers` (run when
+every request finishes) logs it and drops it, so that it never rides with the next request's query.
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.db import connections
+
+logger = logging.getLogger(__name__)
 
 _PENDING = "_kestra_iam_piggyback"
 
@@ -46,6 +52,19 @@ def flush(using: str = "default") -> None:
     if pending:
         with connections[using].cursor() as cursor:
             cursor.execute(";\n".join(pending))
+
+
+def discard_leftovers(**kwargs) -> None:
+    """`request_finished`: drop what a request left queued, saying so (it is a bug where it
+    was queued)."""
+    for connection in connections.all(initialized_only=True):
+        pending = connection.__dict__.pop(_PENDING, None)
+        if pending:
+            logger.warning(
+                "A request ended with statement(s) queued for a query that never came; "
+                "discarded: %s",
+                "; ".join(pending),
+            )
 
 
 def _send_pending(execute, sql, params, many, context):

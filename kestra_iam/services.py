@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.timezone import now
+from django.views.decorators.debug import sensitive_variables
 
 from kestra_iam import tokens
 from kestra_iam.models import ApiToken, ServiceAccount, Tenant
@@ -78,6 +79,7 @@ class IssuedToken:
 MAX_ROTATION_OVERLAP = timedelta(hours=24)
 
 
+@sensitive_variables("generated")
 def api_token_issue(
     *, service_account: ServiceAccount, lifetime: timedelta | None = None
 ) -> IssuedToken:
@@ -136,6 +138,7 @@ def api_token_rotate(
         return api_token_issue(service_account=service_account, lifetime=lifetime)
 
 
+@sensitive_variables("raw", "parsed")
 def api_token_authenticate(
     raw: str,
     *,

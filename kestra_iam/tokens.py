@@ -20,6 +20,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 TOKEN_PREFIX = "kiam"
 TOKEN_LENGTH = 200
@@ -55,6 +56,7 @@ def current_pepper_id() -> int:
     return max(settings.KESTRA_TOKEN_PEPPERS)
 
 
+@sensitive_variables("secret", "pepper")
 def digest(secret: str, pepper_id: int) -> str | None:
     """HMAC-SHA256 of the secret under the given pepper, or None if that pepper is gone."""
     pepper = settings.KESTRA_TOKEN_PEPPERS.get(pepper_id)
@@ -63,6 +65,7 @@ def digest(secret: str, pepper_id: int) -> str | None:
     return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).hexdigest()
 
 
+@sensitive_variables("secret", "raw")
 def generate() -> GeneratedToken:
     key_id = "".join(secrets.choice(_BASE32_ALPHABET) for _ in range(KEY_ID_LENGTH))
     secret = secrets.token_urlsafe(_SECRET_LENGTH)[:_SECRET_LENGTH]
@@ -77,6 +80,7 @@ def generate() -> GeneratedToken:
     )
 
 
+@sensitive_variables("raw", "match")
 def parse(raw: str) -> ParsedToken | None:
     """Split a presented token into key id and secret; None if it is not one of ours."""
     match = _TOKEN_RE.match(raw)
@@ -85,6 +89,7 @@ def parse(raw: str) -> ParsedToken | None:
     return ParsedToken(key_id=match["key_id"], secret=match["secret"])
 
 
+@sensitive_variables("secret")
 def secret_matches(secret: str, *, stored_digest: str, pepper_id: int) -> bool:
     candidate = digest(secret, pepper_id)
     if candidate is None:
@@ -92,6 +97,7 @@ def secret_matches(secret: str, *, stored_digest: str, pepper_id: int) -> bool:
     return hmac.compare_digest(candidate, stored_digest)
 
 
+@sensitive_variables("secret")
 def burn_equivalent_time(secret: str) -> None:
     """The work of a real comparison, for misses (unknown key id or malformed token)."""
     hmac.compare_digest(digest(secret, current_pepper_id()), "0" * 64)

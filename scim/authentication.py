@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.views.decorators.debug import sensitive_variables
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -126,9 +127,11 @@ class PrincipalCache:
         self._lock = threading.Lock()
 
     @staticmethod
+    @sensitive_variables("raw")
     def _key(raw: str) -> bytes:
         return hashlib.sha256(raw.encode()).digest()
 
+    @sensitive_variables("raw")
     def get(self, raw: str, generation: int | None) -> SCIMPrincipal | None:
         """The principal of this token if it was read under `generation`."""
         latest = self.latest(raw)
@@ -136,6 +139,7 @@ class PrincipalCache:
             return None
         return latest[1]
 
+    @sensitive_variables("raw")
     def latest(self, raw: str) -> tuple[int, SCIMPrincipal] | None:
         """The principal of this token and the generation it was read under, if any and not
         expired; trusting it is the caller's business (see
@@ -146,6 +150,7 @@ class PrincipalCache:
             return None
         return entry
 
+    @sensitive_variables("raw")
     def put(self, raw: str, generation: int | None, principal: SCIMPrincipal) -> None:
         if generation is None:
             return
@@ -201,6 +206,7 @@ class SCIMTokenAuthentication(BaseAuthentication):
     exception handler answers with one uniform 401 body.
     """
 
+    @sensitive_variables("header", "raw")
     def authenticate(self, request) -> tuple[SCIMPrincipal, SCIMPrincipal]:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme, _, raw = header.strip().partition(" ")
@@ -221,6 +227,7 @@ class SCIMTokenAuthentication(BaseAuthentication):
         return principal, principal
 
     @staticmethod
+    @sensitive_variables("raw")
     def _cached_checked_by_first_query(request, raw: str) -> SCIMPrincipal | None:
         """The cached principal, its generation to be checked by the request's first query.
 
@@ -247,6 +254,7 @@ class SCIMTokenAuthentication(BaseAuthentication):
         setattr(request._request, GENERATION, generation)
         return principal
 
+    @sensitive_variables("raw")
     def _cached_checked_now_or_read(self, request, raw: str) -> SCIMPrincipal:
         """The cached principal if the generation, read now, still stands; else the token read
         from the database (and cached under that generation)."""
@@ -260,6 +268,7 @@ class SCIMTokenAuthentication(BaseAuthentication):
         PRINCIPALS.put(raw, generation, principal)
         return principal
 
+    @sensitive_variables("raw")
     def _read_principal(self, raw: str) -> SCIMPrincipal:
         token = api_token_authenticate(
             raw,

@@ -4,7 +4,13 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from kestra_iam.compiled import CompiledInsert, CompiledQuery, insert_atomically, insert_together
+from kestra_iam.compiled import (
+    CompiledInsert,
+    CompiledQuery,
+    insert_atomically,
+    insert_together,
+    signal_name,
+)
 from kestra_iam.models import AuditEvent, TenantAccess, User, UserValue
 from tests.factories import TenantAccessFactory, UserFactory
 
@@ -50,6 +56,37 @@ def test_a_compiled_insert_writes_what_save_writes(tenant):
     access = TenantAccess(tenant=tenant, user=user, external_id="x")
     CompiledInsert(TenantAccess).insert(access)
     assert access.pk == TenantAccess.objects.get().pk  # the auto key came back
+
+
+def test_a_compiled_insert_refuses_a_model_with_receivers(tenant):
+    """Its receivers would not run: refused rather than skipped in silence."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db.models.signals import post_save, pre_save
+
+    def receiver(**kwargs):
+        raise AssertionError("never called: the insert is refused first")
+
+    for signal in (post_save, pre_save):
+        signal.connect(receiver, sender=User, dispatch_uid="test-compiled")
+        try:
+            user = UserFactory.build(user_name=f"{signal_name(signal)}@example.com")
+            user.sync_canonical_keys()
+            with pytest.raises(ImproperlyConfigured, match=f"User has {signal_name(signal)}"):
+                CompiledInsert(User).insert(user)
+        finally:
+            signal.disconnect(sender=User, dispatch_uid="test-compiled")
+    assert not User.objects.exists()
+
+
+def test_a_compiled_insert_refuses_an_expression_value(tenant):
+    from django.db.models.functions import Now
+
+    user = UserFactory.build(user_name="expr@example.com", primary_tenant=tenant)
+    user.sync_canonical_keys()
+    user.created_at = Now()
+    with pytest.raises(TypeError, match=r"User\.created_at is an expression"):
+        CompiledInsert(User).insert(user)
+    assert not User.objects.exists()
 
 
 def test_inserts_together_are_one_round_trip_on_postgresql(tenant, other_tenant):

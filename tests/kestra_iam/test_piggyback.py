@@ -47,6 +47,16 @@ def test_what_a_scope_queued_and_did_not_send_is_not_sent_later():
     assert "lock_timeout" not in context[0]["sql"]
 
 
+@postgres_only
+def test_a_statement_left_queued_when_a_request_ends_is_logged_and_dropped(client, caplog):
+    piggyback.send_with_next_query("SET lock_timeout = 4321")
+    assert client.get("/healthz").status_code == 200  # a request that sends no query
+    assert "queued for a query that never came; discarded: SET lock_timeout = 4321" in caplog.text
+    with CaptureQueriesContext(connection) as context:
+        Tenant.objects.exists()  # the next query goes alone
+    assert "lock_timeout" not in context[0]["sql"]
+
+
 def test_bounded_lock_waits_apply_to_the_first_query(tenant):
     with bounded_lock_waits(2500):
         Tenant.objects.select_for_update().get(pk=tenant.pk)

@@ -125,3 +125,43 @@ def test_display_shows_prefix_and_last_characters_only(created):
     assert re.fullmatch(r"kiam_[a-z2-7]{16}….{4}", token.display)
     assert created.raw_token.startswith(token.display[:21])
     assert created.raw_token.endswith(token.display[-4:])
+
+
+@pytest.mark.parametrize(
+    ("where", "path"),
+    [
+        ("api_token_authenticate", "kestra_iam.services.api_token_authenticate"),
+        ("parse", "kestra_iam.tokens.parse"),
+        ("_read_principal", "scim.authentication.SCIMTokenAuthentication._read_principal"),
+    ],
+)
+def test_a_raw_token_never_reaches_an_error_report(where, path, monkeypatch, db):
+    """As Django's `authenticate` does for passwords: an exception raised where a raw token is
+    in scope shows the token's variable masked in the error report (the 500 e-mail, the
+    debug page)."""
+    from django.views.debug import ExceptionReporter
+
+    from kestra_iam.services import api_token_authenticate
+    from scim.authentication import SCIMTokenAuthentication
+
+    raw = "kiam_" + "a" * 16 + "_" + "S3CR3T" * 29 + "xxxx"
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(tokens, "_TOKEN_RE", type("Boom", (), {"match": staticmethod(boom)}))
+    callables = {
+        "api_token_authenticate": api_token_authenticate,
+        "parse": tokens.parse,
+        "_read_principal": lambda raw: SCIMTokenAuthentication()._read_principal(raw),
+    }
+    with pytest.raises(RuntimeError) as raised:
+        callables[where](raw)
+    report = ExceptionReporter(None, raised.type, raised.value, raised.tb).get_traceback_frames()
+    # The product's frames (not this test's, which holds the token itself).
+    frames = {
+        frame["function"]: frame["vars"] for frame in report if "/tests/" not in frame["filename"]
+    }
+    assert where in frames
+    assert "S3CR3T" not in repr(frames)
+    assert any("********" in repr(variables) for variables in frames.values())
