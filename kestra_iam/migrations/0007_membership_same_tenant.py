@@ -1,9 +1,9 @@
 """A group membership joins a group and an access of the same tenant, enforced by the database
-(the triggers are described in `kestra_iam.triggers`)."""
+(the triggers are described in `kestra_iam.triggers`; the SQL this ran is frozen in `_history`)."""
 
 from django.db import migrations
 
-from kestra_iam.triggers import create_triggers, drop_triggers
+from kestra_iam.migrations._history import create_triggers, drop_triggers
 
 
 class Migration(migrations.Migration):

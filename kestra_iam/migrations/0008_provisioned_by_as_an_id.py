@@ -7,7 +7,7 @@ only the foreign key constraint goes, so no data moves.
 
 from django.db import migrations, models
 
-from kestra_iam.triggers import without_membership_triggers
+from kestra_iam.migrations._history import without_membership_triggers
 
 
 class Migration(migrations.Migration):

@@ -9,7 +9,7 @@ find one user; without it the unique indexes are the only sensible plans.
 import django.db.models.deletion
 from django.db import migrations, models
 
-from kestra_iam.triggers import without_membership_triggers
+from kestra_iam.migrations._history import without_membership_triggers
 
 
 class Migration(migrations.Migration):

@@ -3,7 +3,7 @@ account's binding, a role or a tenant changes (see `kestra_iam.models.AuthGenera
 
 from django.db import migrations, models
 
-from kestra_iam.triggers import (
+from kestra_iam.migrations._history import (
     DOMAIN_GENERATION_TRIGGERS,
     create_generation_triggers,
     drop_generation_triggers,

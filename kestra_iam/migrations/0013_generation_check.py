@@ -3,7 +3,7 @@ the request's first statement instead of a query of its own (see `kestra_iam.tri
 
 from django.db import migrations
 
-from kestra_iam.triggers import create_generation_check, drop_generation_check
+from kestra_iam.migrations._history import create_generation_check, drop_generation_check
 
 
 class Migration(migrations.Migration):

@@ -2,6 +2,25 @@
 
 from django.db import migrations, models
 
+# SQLite rebuilds the audit table to add these columns, and the rebuild drops its trigger: the
+# trigger 0016 created, created again as it ran there (the SQL frozen here).
+SQLITE_AUTHORISED = """
+CREATE TRIGGER IF NOT EXISTS auditevent_authorised BEFORE INSERT ON kestra_iam_auditevent
+FOR EACH ROW WHEN NEW.authorised_generation IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'kestra_iam: the authorisation generation changed')
+    WHERE NOT EXISTS (
+        SELECT 1 FROM kestra_iam_authgeneration
+        WHERE id = 1 AND value = NEW.authorised_generation
+    );
+END
+"""
+
+
+def authorised_trigger_back(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute(SQLITE_AUTHORISED)
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -58,4 +77,5 @@ class Migration(migrations.Migration):
                 name="audit_deletions",
             ),
         ),
+        migrations.RunPython(authorised_trigger_back, migrations.RunPython.noop),
     ]

@@ -1,10 +1,15 @@
 """The integration table's authorisation generation triggers, for the migrations that create
-them and those that must put them back after SQLite rebuilds the table.
+them and those that must put them back after SQLite rebuilds the table: frozen, as they ran
+(the live description is `provisioning.triggers`).
 
 (A module whose name starts with "_" is not a migration to Django's loader.)
 """
 
-from kestra_iam.triggers import ALWAYS, create_generation_triggers, drop_generation_triggers
+from kestra_iam.migrations._history import (
+    ALWAYS,
+    create_generation_triggers,
+    drop_generation_triggers,
+)
 
 TABLE = "provisioning_provisioningintegration"
 TRIGGERS = [

@@ -70,27 +70,3 @@ def test_bookkeeping_writes_do_not_invalidate(scim):
     ProvisioningIntegration.objects.update(last_request_at=None)
     Binding.objects.filter(user__isnull=False).delete()
     assert AuthGeneration.current() == before
-
-
-def test_every_generation_trigger_exists():
-    """A migration that rebuilds a table on SQLite drops its triggers: this notices."""
-    from kestra_iam.triggers import DOMAIN_GENERATION_TRIGGERS, generation_trigger_name
-
-    expected = {generation_trigger_name(t, e) for t, e, _ in DOMAIN_GENERATION_TRIGGERS}
-    expected |= {
-        generation_trigger_name("provisioning_provisioningintegration", e)
-        for e in ("INSERT", "DELETE", "UPDATE")
-    }
-    expected |= {
-        "membership_same_tenant_insert",
-        "membership_same_tenant_update",
-        "group_keeps_tenant",
-        "access_keeps_tenant",
-    }
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
-        else:
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        present = {row[0] for row in cursor.fetchall()}
-    assert expected <= present, expected - present
