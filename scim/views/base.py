@@ -52,6 +52,8 @@ from scim.throttling import IntegrationRateThrottle, check_password_rate
 # Route names of the requests no endpoint serves (see scim.urls).
 NOT_IMPLEMENTED = "(not implemented)"
 UNMATCHED = "(unmatched)"
+# Set on a request whose throttles have counted it, so that running it again does not.
+THROTTLED = "scim_throttles_counted"
 
 WRITE_VERBS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 READ_ACTIONS = {"GET": Action.READ, "HEAD": Action.READ}
@@ -105,12 +107,20 @@ class SCIMView(APIView):
             request.__dict__.pop(name, None)
         self.principal = None
         try:
-            self.perform_authentication(request)
-            self.check_permissions(request)
+            # The whole of DRF's request path, as the first attempt: authentication,
+            # permissions and the throttles (which count a request once, however many tries).
+            self.initial(request, *self.args, **self.kwargs)
             handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
             return handler(request, *self.args, **self.kwargs)
         except Exception as exc:
             return super().handle_exception(exc)
+
+    def check_throttles(self, request) -> None:
+        """Once per request: the run again after a changed generation is the same request."""
+        if getattr(request._request, THROTTLED, False):
+            return
+        super().check_throttles(request)
+        setattr(request._request, THROTTLED, True)
 
     def initial(self, request, *args, **kwargs) -> None:
         # Logs and metrics show the route's template, never the path the client typed.

@@ -149,3 +149,25 @@ def test_a_bump_lost_in_a_failover_is_not_reissued(scim):
         cursor.execute("UPDATE kestra_iam_authgeneration SET value = %s WHERE id = 1", [before])
     integration_rotate_token(integration=scim.integration)  # the new primary's next bump
     assert value() not in (before, lost)
+
+
+def test_the_request_run_again_is_throttled_once_like_any_request(scim, settings):
+    """The run again after a changed generation goes through DRF's whole request path: the
+    throttles count it (it did not reach them the first time: the check failed during
+    authentication), and only once."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    settings.SCIM = {**settings.SCIM, "rate_limit": (3, 60)}
+    assert scim.get("/Users").status_code == 200  # 1, and the principal is cached
+    # Its token was last used long ago: the next request's authentication writes that, and the
+    # check rides with that UPDATE, failing it before the throttles were reached.
+    _, principal = PRINCIPALS.latest(scim.token)
+    principal.token.last_used_at = now() - timedelta(hours=1)
+    bump_generation()
+    response, sent = statements(lambda: scim.get("/Users"))  # 2: stale, run again
+    assert response.status_code == 200
+    assert sent[0].startswith(f"SELECT {CHECK}(") and "last_used_at" in sent[0]
+    assert scim.get("/Users").status_code == 200  # 3
+    assert scim.get("/Users").status_code == 429  # the stale request counted once, not 0 or 2
+    caches["default"].clear()
