@@ -51,6 +51,26 @@ class PatchResult:
     password_removed: bool = False
 
 
+def members_added(operations: list[Operation]) -> list[str]:
+    """The member ids of `add members` operations in the shape identity providers send
+    (`{"path": "members", "value": [{"value": id}, …]}`), read without applying anything:
+    the group service resolves them before it locks the group. Here, with the other readings
+    of PATCH shapes, so that a new shape is taught in one module."""
+    return [
+        member["value"]
+        for operation in operations
+        if operation.op == "add"
+        and operation.path is not None
+        and operation.path.filter is None
+        and operation.path.attr.uri is None
+        and operation.path.attr.sub is None
+        and operation.path.attr.attr.lower() == "members"
+        and isinstance(operation.value, list)
+        for member in operation.value
+        if isinstance(member, dict) and isinstance(member.get("value"), str)
+    ]
+
+
 # --- applying -----------------------------------------------------------------------------------
 
 

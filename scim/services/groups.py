@@ -25,7 +25,7 @@ from scim import lookups
 from scim.conditional import check_version
 from scim.exceptions import InvalidValue, NotFound, Uniqueness
 from scim.operations import Operation
-from scim.patch import MemberChange, PatchApplier
+from scim.patch import MemberChange, PatchApplier, members_added
 from scim.schema import GROUP_RESOURCE
 from scim.services.locking import locked_row, write_transaction
 from scim.services.versions import save_new_version, save_new_version_recorded
@@ -236,26 +236,8 @@ def scim_group_patch(
         if_match=if_match,
         build=build,
         audit=audit,
-        members_hint=_members_added(operations),
+        members_hint=members_added(operations),
     )
-
-
-def _members_added(operations: list[Operation]) -> list[str]:
-    """The member ids of `add members` operations in the shape identity providers send
-    (`{"path": "members", "value": [{"value": id}, …]}`), read without applying anything."""
-    return [
-        member["value"]
-        for operation in operations
-        if operation.op == "add"
-        and operation.path is not None
-        and operation.path.filter is None
-        and operation.path.attr.uri is None
-        and operation.path.attr.sub is None
-        and operation.path.attr.attr.lower() == "members"
-        and isinstance(operation.value, list)
-        for member in operation.value
-        if isinstance(member, dict) and isinstance(member.get("value"), str)
-    ]
 
 
 def _update_group(

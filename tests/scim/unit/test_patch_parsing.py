@@ -444,3 +444,16 @@ def test_member_values_need_an_id():
         apply_group(
             {"displayName": "g"}, {"op": "add", "path": "members", "value": [{"display": "x"}]}
         )
+
+
+def test_the_members_an_entra_add_names_are_read_without_applying_anything():
+    from scim.patch import members_added
+
+    operations = ops(
+        {"op": "Add", "path": "members", "value": [{"value": "a"}, {"value": "b"}]},
+        {"op": "add", "path": "members", "value": [{"value": 3}, "c", {"display": "d"}]},
+        {"op": "remove", "path": "members", "value": [{"value": "e"}]},
+        {"op": "add", "path": 'members[value eq "f"]', "value": [{"value": "f"}]},
+        {"op": "add", "value": {"members": [{"value": "g"}]}},
+    )
+    assert members_added(operations) == ["a", "b"]  # the rest the locked path resolves
