@@ -27,6 +27,18 @@ USER_NAME_MAX_LENGTH = 256
 # Canonical keys can be longer than what they are derived from (`ß` → `ss`, ligatures).
 CANONICAL_KEY_MAX_LENGTH = USER_NAME_MAX_LENGTH * 3
 
+class TenantOwned(models.Model):
+    """A row that belongs to one tenant: `Model.objects.for_tenant(t)` is the one way to scope a
+    read to a tenant (`kestra_iam.querysets`), through `tenant_lookup`, the path to the tenant
+    (a direct foreign key unless the model says otherwise)."""
+
+    objects = TenantScopedQuerySet.as_manager()
+    tenant_lookup = "tenant"
+
+    class Meta:
+        abstract = True
+
+
 tenant_id_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
     "A tenant id is 1 to 63 lowercase letters, digits and hyphens, "
@@ -289,7 +301,7 @@ class Profile(models.Model):
 PROFILE_FIELDS = tuple(field.name for field in Profile._meta.fields)
 
 
-class TenantAccess(Profile):
+class TenantAccess(TenantOwned, Profile):
     """A user's presence in a tenant, and the tenant's profile of that user.
 
     A user "exists" in a tenant's SCIM view only through this row, and that view is the
@@ -328,8 +340,6 @@ class TenantAccess(Profile):
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)
 
-    objects = TenantScopedQuerySet.as_manager()
-    tenant_lookup = "tenant"
 
     class Meta:
         verbose_name = "tenant access"
@@ -356,7 +366,7 @@ class TenantAccess(Profile):
             )
 
 
-class Group(CanonicalKeyMixin, models.Model):
+class Group(CanonicalKeyMixin, TenantOwned):
     """A tenant's group of users; `display_name` is unique in the tenant whatever its case."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -377,8 +387,6 @@ class Group(CanonicalKeyMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)
 
-    objects = TenantScopedQuerySet.as_manager()
-    tenant_lookup = "tenant"
     canonical_keys = {"display_name_key": "display_name"}
 
     class Meta:
@@ -398,7 +406,7 @@ class Group(CanonicalKeyMixin, models.Model):
         return self.display_name
 
 
-class GroupMembership(models.Model):
+class GroupMembership(TenantOwned):
     """A user's membership of a group, through the user's access to the group's tenant.
 
     Pointing at `TenantAccess` rather than `User` makes "members hold access to the tenant" a
@@ -410,7 +418,6 @@ class GroupMembership(models.Model):
     access = models.ForeignKey(TenantAccess, on_delete=models.CASCADE, related_name="memberships")
     created_at = models.DateTimeField(default=now, editable=False)
 
-    objects = TenantScopedQuerySet.as_manager()
     tenant_lookup = "group__tenant"
 
     class Meta:
@@ -431,7 +438,7 @@ class GroupMembership(models.Model):
             )
 
 
-class Role(models.Model):
+class Role(TenantOwned):
     """A named set of permissions in a tenant: `{resource: [actions]}`."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="roles")
@@ -441,8 +448,6 @@ class Role(models.Model):
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TenantScopedQuerySet.as_manager()
-    tenant_lookup = "tenant"
 
     class Meta:
         ordering = ["tenant", "name"]
@@ -460,7 +465,7 @@ class Role(models.Model):
             raise ValidationError({"permissions": exc.messages}) from None
 
 
-class ServiceAccount(models.Model):
+class ServiceAccount(TenantOwned):
     """A non-human principal of a tenant that authenticates with API tokens."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="service_accounts")
@@ -468,8 +473,6 @@ class ServiceAccount(models.Model):
     description = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=now, editable=False)
 
-    objects = TenantScopedQuerySet.as_manager()
-    tenant_lookup = "tenant"
 
     class Meta:
         ordering = ["tenant", "name"]
@@ -481,7 +484,7 @@ class ServiceAccount(models.Model):
         return f"{self.name} ({self.tenant_id})"
 
 
-class Binding(models.Model):
+class Binding(TenantOwned):
     """A role given, in a tenant, to exactly one subject: a user, a group or a service account."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="bindings")
@@ -505,8 +508,6 @@ class Binding(models.Model):
     )
     created_at = models.DateTimeField(default=now, editable=False)
 
-    objects = TenantScopedQuerySet.as_manager()
-    tenant_lookup = "tenant"
 
     SUBJECT_FIELDS = ("user", "group", "service_account")
 
@@ -566,7 +567,7 @@ class Binding(models.Model):
             raise ValidationError(errors)
 
 
-class ApiToken(models.Model):
+class ApiToken(TenantOwned):
     """A service account's bearer token. Only an HMAC digest of the secret is stored.
 
     `key_id` is a public, random lookup key embedded in the token; the secret part is verified
@@ -586,7 +587,6 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects = TenantScopedQuerySet.as_manager()
     tenant_lookup = "service_account__tenant"
 
     class Meta:

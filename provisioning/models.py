@@ -11,14 +11,13 @@ from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 
-from kestra_iam.models import ServiceAccount, Tenant
-from kestra_iam.querysets import TenantScopedQuerySet
+from kestra_iam.models import ServiceAccount, Tenant, TenantOwned
 
 MAX_TOKEN_LIFETIME_DAYS = 3650
 MAX_DESCRIPTION_LENGTH = 2000  # a paragraph: what it is for, who owns it in the directory
 
 
-class ProvisioningIntegration(models.Model):
+class ProvisioningIntegration(TenantOwned):
     """One identity provider provisioning one tenant.
 
     Saving a new integration bootstraps, in the same transaction, the tenant's SCIMProvisioner
@@ -64,8 +63,6 @@ class ProvisioningIntegration(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_request_at = models.DateTimeField("last request received", null=True, editable=False)
 
-    objects = TenantScopedQuerySet.as_manager()
-    tenant_lookup = "tenant"
 
     class Meta:
         verbose_name = "provisioning integration"
