@@ -173,39 +173,42 @@ VALUE_FIELDS = ("access_id", "attribute", "value", "type", "primary", "display",
 
 
 def _load_values(accesses: list[TenantAccess]) -> None:
-    if len(accesses) == 1:  # one user read or matched: the compiled query
-        accesses[0].loaded_values = lookups.values_of(accesses[0].pk)
-        return
-    by_access = {access.pk: access for access in accesses}
-    for access in accesses:
-        access.loaded_values = []
-    if not accesses:
-        return
-    rows = (
-        UserValue.objects.filter(access_id__in=list(by_access))
-        .order_by("access_id", "attribute", "position")
-        .values_list(*VALUE_FIELDS)
-    )
-    for row in rows:
-        by_access[row[0]].loaded_values.append(row[1:])
+    def rows(access_ids):
+        values = (
+            UserValue.objects.filter(access_id__in=access_ids)
+            .order_by("access_id", "attribute", "position")
+            .values_list(*VALUE_FIELDS)
+        )
+        return ((row[0], row[1:]) for row in values)
+
+    _attach(accesses, "loaded_values", lookups.values_of, rows)
 
 
 def _load_groups(accesses: list[TenantAccess]) -> None:
+    def rows(access_ids):
+        memberships = (
+            GroupMembership.objects.filter(access_id__in=access_ids)
+            .order_by("group__display_name_key")
+            .values_list("access_id", "group_id", "group__display_name")
+        )
+        return ((access_id, (group_id, name)) for access_id, group_id, name in memberships)
+
+    _attach(accesses, "loaded_groups", lookups.groups_of, rows)
+
+
+def _attach(accesses: list[TenantAccess], name: str, one, many) -> None:
+    """Give each access its rows as `name`: for a single access (a user read or matched) the
+    compiled `one(access id)`, else one query for all (`many(access ids)` yields
+    (access id, row) in order)."""
     if len(accesses) == 1:
-        accesses[0].loaded_groups = lookups.groups_of(accesses[0].pk)
+        setattr(accesses[0], name, one(accesses[0].pk))
         return
-    by_access = {access.pk: access for access in accesses}
+    by_access: dict[int, list] = {access.pk: [] for access in accesses}
+    if by_access:
+        for access_id, row in many(list(by_access)):
+            by_access[access_id].append(row)
     for access in accesses:
-        access.loaded_groups = []
-    if not accesses:
-        return
-    memberships = (
-        GroupMembership.objects.filter(access_id__in=list(by_access))
-        .order_by("group__display_name_key")
-        .values_list("access_id", "group_id", "group__display_name")
-    )
-    for access_id, group_id, display_name in memberships:
-        by_access[access_id].loaded_groups.append((group_id, display_name))
+        setattr(access, name, by_access[access.pk])
 
 
 def _load_managers(accesses: list[TenantAccess]) -> None:
