@@ -9,6 +9,8 @@ unexpected, which is logged and answered without internals.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, DataError, IntegrityError
@@ -78,6 +80,17 @@ class Forbidden(SCIMError):
 class Uniqueness(SCIMError):
     status = 409
     scim_type = "uniqueness"
+
+
+@contextmanager
+def refused_as_uniqueness(detail: str) -> Iterator[None]:
+    """A unique constraint that refused the write (a concurrent request took the name first)
+    is the 409 the checks before it would have answered; the transaction inside is rolled back
+    already."""
+    try:
+        yield
+    except IntegrityError:
+        raise Uniqueness(detail) from None
 
 
 class NotFound(SCIMError):

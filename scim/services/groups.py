@@ -23,7 +23,7 @@ from provisioning.models import ProvisioningIntegration
 from scim import groups as group_resource
 from scim import lookups
 from scim.conditional import check_version
-from scim.exceptions import InvalidValue, NotFound, Uniqueness
+from scim.exceptions import InvalidValue, NotFound, Uniqueness, refused_as_uniqueness
 from scim.operations import Operation
 from scim.patch import MemberChange, PatchApplier, members_added
 from scim.schema import GROUP_RESOURCE
@@ -159,34 +159,31 @@ def scim_group_create(
     audit: AuditEntry,
 ) -> Group:
     """POST /Groups: a group of this tenant, with the members the body lists (if any)."""
-    try:
-        # Not write_transaction(): a new group locks no existing row (its members' accesses
-        # only get key-share locks), and POST is the hot path of an initial sync.
-        with transaction.atomic():
-            if (
-                Group.objects.for_tenant(tenant)
-                .filter(display_name_key=case_insensitive_key(document["displayName"]))
-                .exists()
-            ):
-                raise Uniqueness(GROUP_EXISTS)
-            group = Group.objects.create(
-                tenant=tenant,
-                display_name=document["displayName"],
-                external_id=document.get("externalId", ""),
-                provisioned_by_id=integration.pk if integration else None,
-            )
-            members = _members_from_document(document)
-            story = Changes()
-            if members:
-                _apply_member_changes(tenant, group, [MemberChange("add", members)], story=story)
-            audit.record(
-                resource_id=group.pk,
-                subject=group.display_name,
-                kind=AuditEvent.Kind.CREATED,
-                changes=story,
-            )
-    except IntegrityError:
-        raise Uniqueness(GROUP_EXISTS) from None
+    # Not write_transaction(): a new group locks no existing row (its members' accesses
+    # only get key-share locks), and POST is the hot path of an initial sync.
+    with refused_as_uniqueness(GROUP_EXISTS), transaction.atomic():
+        if (
+            Group.objects.for_tenant(tenant)
+            .filter(display_name_key=case_insensitive_key(document["displayName"]))
+            .exists()
+        ):
+            raise Uniqueness(GROUP_EXISTS)
+        group = Group.objects.create(
+            tenant=tenant,
+            display_name=document["displayName"],
+            external_id=document.get("externalId", ""),
+            provisioned_by_id=integration.pk if integration else None,
+        )
+        members = _members_from_document(document)
+        story = Changes()
+        if members:
+            _apply_member_changes(tenant, group, [MemberChange("add", members)], story=story)
+        audit.record(
+            resource_id=group.pk,
+            subject=group.display_name,
+            kind=AuditEvent.Kind.CREATED,
+            changes=story,
+        )
     return group
 
 
@@ -257,47 +254,44 @@ def _update_group(
     access removed meanwhile makes the membership insert fail (a 400, nothing written).
     """
     known = _access_ids(tenant, members_hint, strict=False) if members_hint else {}
-    try:
-        with write_transaction():
-            group = _locked_group(tenant, group_id)
-            check_version(group_resource.group_version(group), if_match)
-            document, member_changes = build(group)
-            display_name = document["displayName"]
-            external_id = document.get("externalId", "")
-            story = Changes()
-            story.attribute("displayName", group.display_name, display_name)
-            story.attribute("externalId", group.external_id, external_id)
-            changed_fields = {}
-            if display_name != group.display_name:
-                if (
-                    Group.objects.for_tenant(tenant)
-                    .filter(display_name_key=case_insensitive_key(display_name))
-                    .exclude(pk=group.pk)
-                    .exists()
-                ):
-                    raise Uniqueness(GROUP_EXISTS)
-                changed_fields.update(
-                    display_name=display_name, display_name_key=case_insensitive_key(display_name)
-                )
-            if external_id != group.external_id:
-                changed_fields["external_id"] = external_id
-            members_changed = _apply_member_changes(tenant, group, member_changes, known, story)
-            story_of_write = {
-                "subject": display_name,
-                "kind": AuditEvent.Kind.UPDATED if changed_fields else AuditEvent.Kind.MEMBERS,
-                "changes": story,
-            }
-            if members_changed and not changed_fields:
-                # Entra's member PATCH: the new version and the audit event in one round trip.
-                save_new_version_recorded(group, audit, **story_of_write)
-            else:
-                if changed_fields or members_changed:
-                    save_new_version(group, changed_fields)
-                if not story:
-                    story_of_write["kind"] = AuditEvent.Kind.UPDATED
-                audit.record(resource_id=group.pk, **story_of_write)
-    except IntegrityError:
-        raise Uniqueness(GROUP_EXISTS) from None
+    with refused_as_uniqueness(GROUP_EXISTS), write_transaction():
+        group = _locked_group(tenant, group_id)
+        check_version(group_resource.group_version(group), if_match)
+        document, member_changes = build(group)
+        display_name = document["displayName"]
+        external_id = document.get("externalId", "")
+        story = Changes()
+        story.attribute("displayName", group.display_name, display_name)
+        story.attribute("externalId", group.external_id, external_id)
+        changed_fields = {}
+        if display_name != group.display_name:
+            if (
+                Group.objects.for_tenant(tenant)
+                .filter(display_name_key=case_insensitive_key(display_name))
+                .exclude(pk=group.pk)
+                .exists()
+            ):
+                raise Uniqueness(GROUP_EXISTS)
+            changed_fields.update(
+                display_name=display_name, display_name_key=case_insensitive_key(display_name)
+            )
+        if external_id != group.external_id:
+            changed_fields["external_id"] = external_id
+        members_changed = _apply_member_changes(tenant, group, member_changes, known, story)
+        story_of_write = {
+            "subject": display_name,
+            "kind": AuditEvent.Kind.UPDATED if changed_fields else AuditEvent.Kind.MEMBERS,
+            "changes": story,
+        }
+        if members_changed and not changed_fields:
+            # Entra's member PATCH: the new version and the audit event in one round trip.
+            save_new_version_recorded(group, audit, **story_of_write)
+        else:
+            if changed_fields or members_changed:
+                save_new_version(group, changed_fields)
+            if not story:
+                story_of_write["kind"] = AuditEvent.Kind.UPDATED
+            audit.record(resource_id=group.pk, **story_of_write)
     return group
 
 

@@ -33,7 +33,7 @@ from provisioning.models import ProvisioningIntegration
 from scim import lookups
 from scim import users as user_resource
 from scim.conditional import check_version
-from scim.exceptions import InvalidValue, Mutability, Uniqueness
+from scim.exceptions import InvalidValue, Mutability, Uniqueness, refused_as_uniqueness
 from scim.operations import Operation
 from scim.patch import PatchApplier
 from scim.schema import USER_RESOURCE
@@ -137,30 +137,26 @@ def _create_or_link(
     audit: AuditEntry,
 ) -> TenantAccess:
     """POST of a userName that may exist: link it into this tenant, or refuse, under its lock."""
-    try:
-        # Not write_transaction(): a create waits only on a request for the same userName
-        # (the session's lock timeout bounds that), and POST is the hot path of an initial sync.
-        with transaction.atomic():
-            user = lookups.locked_user_for_create(
-                tenant.pk, case_insensitive_key(document["userName"])
-            )
-            new_user = user is None  # it was removed since _insert_new_user found it taken
-            if new_user:
-                user = _new_user(tenant, document)
-            elif user.in_tenant:
-                raise Uniqueness(USER_EXISTS)
-            access, values = _new_access(tenant, integration, user, document, password_hash)
-            # The user (if new), its access and the access's values: one round trip on
-            # PostgreSQL.
-            insert_together(_access_rows(user if new_user else None, access, values))
-            audit.record(
-                resource_id=user.pk,
-                subject=document["userName"],
-                kind=AuditEvent.Kind.CREATED if new_user else AuditEvent.Kind.LINKED,
-            )
-    except IntegrityError:
-        # Another request created the same userName (in any case) or access concurrently.
-        raise Uniqueness(USER_EXISTS) from None
+    # Not write_transaction(): a create waits only on a request for the same userName
+    # (the session's lock timeout bounds that), and POST is the hot path of an initial sync.
+    # A unique constraint refuses the same userName (in any case) or access created
+    # concurrently: the 409 below.
+    with refused_as_uniqueness(USER_EXISTS), transaction.atomic():
+        user = lookups.locked_user_for_create(tenant.pk, case_insensitive_key(document["userName"]))
+        new_user = user is None  # it was removed since _insert_new_user found it taken
+        if new_user:
+            user = _new_user(tenant, document)
+        elif user.in_tenant:
+            raise Uniqueness(USER_EXISTS)
+        access, values = _new_access(tenant, integration, user, document, password_hash)
+        # The user (if new), its access and the access's values: one round trip on
+        # PostgreSQL.
+        insert_together(_access_rows(user if new_user else None, access, values))
+        audit.record(
+            resource_id=user.pk,
+            subject=document["userName"],
+            kind=AuditEvent.Kind.CREATED if new_user else AuditEvent.Kind.LINKED,
+        )
     access.loaded_values = user_resource.value_tuples(values)
     return access
 
@@ -277,24 +273,21 @@ def _update_user(
     passwords = passwords or PasswordHasher()
     if may_set_password:
         _hash_the_password_ahead(tenant, user_id, if_match, build, passwords)
-    try:
-        with write_transaction():
-            access = locked_access(tenant, user_id)
-            check_version(user_resource.user_version(access), if_match)
-            document, password = build(access)
-            changes = Changes()
-            old_name = access.user.user_name
-            if _rename(tenant, access.user, document["userName"]):
-                changes.attribute("userName", old_name, access.user.user_name)
-            _write_profile(tenant, access, document, password, passwords, changes)
-            audit.record(
-                resource_id=access.user_id,
-                subject=access.user.user_name,
-                kind=_kind_of_update(changes),
-                changes=changes,
-            )
-    except IntegrityError:
-        raise Uniqueness(NAME_TAKEN) from None
+    with refused_as_uniqueness(NAME_TAKEN), write_transaction():
+        access = locked_access(tenant, user_id)
+        check_version(user_resource.user_version(access), if_match)
+        document, password = build(access)
+        changes = Changes()
+        old_name = access.user.user_name
+        if _rename(tenant, access.user, document["userName"]):
+            changes.attribute("userName", old_name, access.user.user_name)
+        _write_profile(tenant, access, document, password, passwords, changes)
+        audit.record(
+            resource_id=access.user_id,
+            subject=access.user.user_name,
+            kind=_kind_of_update(changes),
+            changes=changes,
+        )
 
 
 def _hash_the_password_ahead(
