@@ -26,3 +26,25 @@ def server_side_binding_errors(databases: dict) -> list[Error]:
 @register()
 def client_side_binding(app_configs=None, **kwargs) -> list[Error]:
     return server_side_binding_errors(settings.DATABASES)
+
+
+def router_errors(routers: list) -> list[Error]:
+    """The app is single-database by design (docs/architecture.md, "One database"): its hot
+    paths write through the default connection, so a router would be obeyed by the ORM's reads
+    and writes and ignored by theirs — silently splitting one request's rows. Refused instead."""
+    if not routers:
+        return []
+    return [
+        Error(
+            "DATABASE_ROUTERS is set, but Kestra IAM runs on one database (the default alias): "
+            "its one-message writes and compiled queries do not follow a router.",
+            hint="Remove DATABASE_ROUTERS; scale reads and failover with PostgreSQL itself "
+            "(README, Production).",
+            id="kestra_iam.E002",
+        )
+    ]
+
+
+@register()
+def one_database(app_configs=None, **kwargs) -> list[Error]:
+    return router_errors(settings.DATABASE_ROUTERS)

@@ -27,6 +27,7 @@ USER_NAME_MAX_LENGTH = 256
 # Canonical keys can be longer than what they are derived from (`ß` → `ss`, ligatures).
 CANONICAL_KEY_MAX_LENGTH = USER_NAME_MAX_LENGTH * 3
 
+
 class TenantOwned(models.Model):
     """A row that belongs to one tenant: `Model.objects.for_tenant(t)` is the one way to scope a
     read to a tenant (`kestra_iam.querysets`), through `tenant_lookup`, the path to the tenant
@@ -340,7 +341,6 @@ class TenantAccess(TenantOwned, Profile):
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)
 
-
     class Meta:
         verbose_name = "tenant access"
         verbose_name_plural = "tenant accesses"
@@ -448,7 +448,6 @@ class Role(TenantOwned):
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
-
     class Meta:
         ordering = ["tenant", "name"]
         constraints = [
@@ -472,7 +471,6 @@ class ServiceAccount(TenantOwned):
     name = models.CharField(max_length=63, validators=[service_account_name_validator])
     description = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=now, editable=False)
-
 
     class Meta:
         ordering = ["tenant", "name"]
@@ -507,7 +505,6 @@ class Binding(TenantOwned):
         "(company.data covers company.data.etl). Empty: the whole tenant.",
     )
     created_at = models.DateTimeField(default=now, editable=False)
-
 
     SUBJECT_FIELDS = ("user", "group", "service_account")
 

@@ -63,7 +63,6 @@ class ProvisioningIntegration(TenantOwned):
     updated_at = models.DateTimeField(auto_now=True)
     last_request_at = models.DateTimeField("last request received", null=True, editable=False)
 
-
     class Meta:
         verbose_name = "provisioning integration"
         verbose_name_plural = "provisioning integrations"  # the menu says "Provisioning"

@@ -2,7 +2,7 @@
 
 from django.core import checks
 
-from kestra_iam.checks import server_side_binding_errors
+from kestra_iam.checks import router_errors, server_side_binding_errors
 
 POSTGRES = "kestra_iam.db.postgresql"
 
@@ -23,3 +23,11 @@ def test_the_check_is_registered_and_passes_on_these_settings():
 
     assert client_side_binding in checks.registry.registry.get_checks()
     assert client_side_binding() == []
+
+
+def test_a_database_router_is_refused():
+    assert [e.id for e in router_errors(["myproject.routers.ReadReplica"])] == ["kestra_iam.E002"]
+    assert router_errors([]) == []
+    from kestra_iam.checks import one_database
+
+    assert one_database in checks.registry.registry.get_checks() and one_database() == []
