@@ -11,7 +11,8 @@ class KestraIamConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import request_finished
 
-        from kestra_iam import checks, piggyback, signals  # noqa: F401  (registers, connects)
+        from kestra_iam import checks, signals  # noqa: F401  (registers, connects)
+        from kestra_iam.db import piggyback
 
         request_finished.connect(piggyback.discard_leftovers, dispatch_uid="piggyback-leftovers")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from django.db import DatabaseError, transaction
 
-from kestra_iam.compiled import CompiledInsert
+from kestra_iam.db.compiled import CompiledInsert
 from kestra_iam.models import AuditEvent
 from observability.availability import DATABASE_OUTAGE, is_unavailable
 
@@ -171,7 +171,7 @@ class AuditEntry:
         detail: str = "",
     ) -> AuditEvent:
         """The event of a successful write, not stored yet: for a write that inserts it with its
-        own rows, all or none (`kestra_iam.compiled.insert_atomically` with `EVENT_INSERT`).
+        own rows, all or none (`kestra_iam.db.compiled.insert_atomically` with `EVENT_INSERT`).
 
         `subject` names the resource as it is at the write, `kind` says what the write did
         (`AuditEvent.Kind`; by default what the action's verb says), `changes` what it changed.

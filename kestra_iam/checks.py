@@ -7,7 +7,7 @@ from django.core.checks import Error, register
 
 
 def server_side_binding_errors(databases: dict) -> list[Error]:
-    """The one-message writes (`kestra_iam.compiled.insert_together`, `kestra_iam.piggyback`)
+    """The one-message writes (`kestra_iam.db.compiled.insert_together`, `kestra_iam.db.piggyback`)
     send several statements separated by `;` in one query, which PostgreSQL accepts only when
     psycopg binds parameters on the client, as Django does unless told otherwise."""
     return [

@@ -679,7 +679,7 @@ class AuditEvent(models.Model):
 
 
 class AuthGeneration(models.Model):
-    """One value that the database changes (by triggers, see `kestra_iam.triggers`) whenever
+    """One value that the database changes (by triggers, see `kestra_iam.db.triggers`) whenever
     something that decides who may call what changes: API tokens, service accounts and their
     role bindings, roles, tenants, provisioning integrations. On PostgreSQL each change draws a
     random 64-bit value, so no value is ever issued twice, even after a failover that lost one;

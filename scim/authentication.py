@@ -14,8 +14,8 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from kestra_iam import piggyback
 from kestra_iam.authorisation import AuthorisationChanged
+from kestra_iam.db import piggyback
 from kestra_iam.models import ApiToken, AuthGeneration, Binding, ServiceAccount, Tenant
 from kestra_iam.permissions import Permission
 from kestra_iam.rbac.grants import Grant, Source, permissions_of, reasons_for
@@ -233,7 +233,7 @@ class SCIMTokenAuthentication(BaseAuthentication):
 
         On PostgreSQL, for a request that owns its transactions (none is open around it), the
         check of the generation travels with the first statement the request sends
-        (`kestra_iam_expect_generation`, see `kestra_iam.triggers`) instead of costing a query of
+        (`kestra_iam_expect_generation`, see `kestra_iam.db.triggers`) instead of costing a query of
         its own: if the generation moved on, that statement fails — and with it the transaction
         or the one-message write it belongs to — before anything is written or read for the
         caller, and the view runs the request again with the token read afresh

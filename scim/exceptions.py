@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from kestra_iam.audit import AuditWriteFailed
 from kestra_iam.authorisation import AuthorisationChanged
-from kestra_iam.transactions import error_kind, is_lock_timeout
+from kestra_iam.db.transactions import error_kind, is_lock_timeout
 from observability.availability import log_database_error
 from observability.metrics import DATABASE_ERRORS
 from scim.schema import ERROR_URN

@@ -1,4 +1,4 @@
-"""The reads identity providers make all day, as compiled queries (`kestra_iam.compiled`).
+"""The reads identity providers make all day, as compiled queries (`kestra_iam.db.compiled`).
 
 Microsoft Entra ID matches every user it provisions with `userName eq "…"` (or
 `externalId eq "…"`) and reads users back by id; each such request used to spend more time in
@@ -20,7 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.expressions import RawSQL
 
-from kestra_iam.compiled import CompiledQuery
+from kestra_iam.db.compiled import CompiledQuery
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Group, GroupMembership, TenantAccess, User, UserValue
 from kestra_iam.text import case_insensitive_key

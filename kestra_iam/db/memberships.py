@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from django.db import connection
 from django.utils.timezone import now
 
-from kestra_iam import piggyback
+from kestra_iam.db import piggyback
 from kestra_iam.models import Group, GroupMembership
 
 

@@ -1,5 +1,5 @@
 """A group membership joins a group and an access of the same tenant, enforced by the database
-(the triggers are described in `kestra_iam.triggers`; the SQL this ran is frozen in `_history`)."""
+(the triggers are described in `kestra_iam.db.triggers`; the SQL this ran is frozen in `_history`)."""
 
 from django.db import migrations
 

@@ -1,5 +1,5 @@
 """`kestra_iam_expect_generation(n)` on PostgreSQL: a cached principal's generation, checked by
-the request's first statement instead of a query of its own (see `kestra_iam.triggers`)."""
+the request's first statement instead of a query of its own (see `kestra_iam.db.triggers`)."""
 
 from django.db import migrations
 

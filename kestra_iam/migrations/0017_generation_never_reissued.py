@@ -1,6 +1,6 @@
 """On PostgreSQL, bumping the authorisation generation sets a random 64-bit value instead of the
 next number, so a bump lost in a failover cannot be reissued by the new primary
-(`kestra_iam.triggers.BUMP_RANDOM`). The SQL is frozen here, as this migration ran it."""
+(`kestra_iam.db.triggers.BUMP_RANDOM`). The SQL is frozen here, as this migration ran it."""
 
 from django.db import migrations
 

@@ -1,5 +1,5 @@
 """The trigger SQL the migrations ran, frozen: migrations 0007–0013 of kestra_iam and 0003–0004
-of provisioning run it from here, never from the live `kestra_iam.triggers`, so editing the live
+of provisioning run it from here, never from the live `kestra_iam.db.triggers`, so editing the live
 definitions cannot change what an old migration does. Never edit this module; a change to a
 trigger is a new migration with its own SQL (as 0017 is for the random generation bump, which
 replaces the counter below).

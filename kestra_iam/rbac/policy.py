@@ -36,8 +36,8 @@ from django.db.models import (
 from django.db.models import Value as V
 from django.db.models.functions import Cast, Concat
 
-from kestra_iam.any_of import AnyOf, ListOf
-from kestra_iam.compiled import CompiledQuery
+from kestra_iam.db.any_of import AnyOf, ListOf
+from kestra_iam.db.compiled import CompiledQuery
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import Binding, GroupMembership, ServiceAccount, Tenant, TenantAccess, User
 from kestra_iam.namespaces import scopes_covering

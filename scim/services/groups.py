@@ -15,10 +15,10 @@ from django.db import IntegrityError, transaction
 
 from kestra_iam.audit import MAX_NAMES, AuditEntry, Changes
 from kestra_iam.db.memberships import memberships_delete, memberships_insert
+from kestra_iam.db.transactions import retry_once_on_conflict
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import AuditEvent, Group, Tenant, TenantAccess
 from kestra_iam.text import case_insensitive_key
-from kestra_iam.transactions import retry_once_on_conflict
 from provisioning.models import ProvisioningIntegration
 from scim import groups as group_resource
 from scim import lookups

@@ -15,7 +15,7 @@ from typing import TypeVar
 from django.db import OperationalError
 from django.db.models import QuerySet
 
-from kestra_iam.transactions import RecentlyLocked, bounded_lock_waits, is_lock_timeout
+from kestra_iam.db.transactions import RecentlyLocked, bounded_lock_waits, is_lock_timeout
 from scim.conf import scim_settings
 
 RECENTLY_LOCKED = RecentlyLocked(seconds=5.0)

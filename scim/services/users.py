@@ -15,7 +15,8 @@ from django.db.models import F
 from django.utils.timezone import now
 
 from kestra_iam.audit import EVENT_INSERT, AuditEntry, Changes
-from kestra_iam.compiled import CompiledInsert, insert_atomically, insert_together
+from kestra_iam.db.compiled import CompiledInsert, insert_atomically, insert_together
+from kestra_iam.db.transactions import retry_once_on_conflict
 from kestra_iam.identifiers import parse_uuid
 from kestra_iam.models import (
     AuditEvent,
@@ -28,7 +29,6 @@ from kestra_iam.models import (
 )
 from kestra_iam.profiles import may_rename
 from kestra_iam.text import case_insensitive_key
-from kestra_iam.transactions import retry_once_on_conflict
 from provisioning.models import ProvisioningIntegration
 from scim import lookups
 from scim import users as user_resource

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import (
-    DataError,
-    IntegrityError,
-    InternalError,
-    ProgrammingError,
-    connections,
-    router,
-)
+from django.db import DataError, IntegrityError, InternalError, ProgrammingError
 from django.db.models import F, Model
-from django.db.models.sql import UpdateQuery
 from django.utils.timezone import now
 
 from kestra_iam.audit import EVENT_INSERT, AuditEntry, AuditWriteFailed
-from kestra_iam.compiled import insert_together
+from kestra_iam.db.versions import bump_version_and_insert
 from observability.availability import is_unavailable
 
 
@@ -40,13 +32,9 @@ def save_new_version_recorded(instance: Model, audit: AuditEntry, **story) -> No
     as `AuditEntry.record` raises, and the caller's transaction rolls back.
     """
     updated_at = now()
-    using = router.db_for_write(type(instance))
-    query = type(instance).objects.filter(pk=instance.pk).query.chain(UpdateQuery)
-    query.add_update_values({"version": F("version") + 1, "updated_at": updated_at})
-    update = query.get_compiler(using, connections[using]).as_sql()
     try:
         event = audit.event(resource_id=instance.pk, **story)
-        insert_together([(EVENT_INSERT, event)], using, first=update)
+        bump_version_and_insert(instance, [(EVENT_INSERT, event)], updated_at)
     except (DataError, IntegrityError, InternalError, ProgrammingError) as exc:
         if is_unavailable(exc):  # a read-only server: the write's trouble, not the event's
             raise

@@ -5,8 +5,8 @@ import uuid
 import pytest
 from django.db.models import F
 
-from kestra_iam.any_of import AnyOf, ListOf
-from kestra_iam.compiled import CompiledQuery
+from kestra_iam.db.any_of import AnyOf, ListOf
+from kestra_iam.db.compiled import CompiledQuery
 from kestra_iam.models import Role, TenantAccess
 from tests.factories import TenantAccessFactory
 

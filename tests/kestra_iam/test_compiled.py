@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from kestra_iam.compiled import (
+from kestra_iam.db.compiled import (
     CompiledInsert,
     CompiledQuery,
     insert_atomically,

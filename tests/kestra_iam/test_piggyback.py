@@ -4,9 +4,9 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from kestra_iam import piggyback
+from kestra_iam.db import piggyback
+from kestra_iam.db.transactions import bounded_lock_waits
 from kestra_iam.models import Tenant
-from kestra_iam.transactions import bounded_lock_waits
 
 pytestmark = pytest.mark.django_db
 

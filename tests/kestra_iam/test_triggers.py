@@ -1,4 +1,4 @@
-"""The database holds exactly the triggers `kestra_iam.triggers` describes: the migrations run
+"""The database holds exactly the triggers `kestra_iam.db.triggers` describes: the migrations run
 frozen SQL, so a change to the live description without a migration that makes it so fails
 here; and a migration that rebuilds a table on SQLite (dropping its triggers) is noticed."""
 
@@ -7,7 +7,7 @@ import re
 import pytest
 from django.db import connection
 
-from kestra_iam.triggers import POSTGRESQL_FUNCTIONS, trigger_tables
+from kestra_iam.db.triggers import POSTGRESQL_FUNCTIONS, trigger_tables
 from provisioning.triggers import INTEGRATION_GENERATION_TRIGGERS
 
 pytestmark = pytest.mark.django_db

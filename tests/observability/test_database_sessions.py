@@ -41,6 +41,6 @@ def test_scim_writes_of_existing_resources_bound_their_own_lock_waits(scim, sett
             response = scim.patch_ops(path, body) if method == "patch" else scim.delete(path)
         assert response.status_code in (200, 204), (method, path)
         statements = [query["sql"] for query in queries]
-        # Sent with the transaction's first query (see kestra_iam.piggyback).
+        # Sent with the transaction's first query (see kestra_iam.db.piggyback).
         bounded = [sql for sql in statements if sql.startswith("SET LOCAL lock_timeout = 750;")]
         assert len(bounded) == 1, (method, path)

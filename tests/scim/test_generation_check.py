@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
-from kestra_iam import piggyback
+from kestra_iam.db import piggyback
 from kestra_iam.models import (
     ApiToken,
     AuditEvent,

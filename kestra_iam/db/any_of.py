@@ -2,7 +2,7 @@
 
 Django writes `IN (%s, %s, …)`, one placeholder per value, so each length is another statement
 — another compilation by the ORM, another plan by PostgreSQL, and nothing that
-`kestra_iam.compiled` can compile once. `AnyOf` sends the list as one value instead: an array on
+`kestra_iam.db.compiled` can compile once. `AnyOf` sends the list as one value instead: an array on
 PostgreSQL (`= ANY(%s)`), a JSON array on SQLite (`IN (SELECT value FROM json_each(%s))`).
 Each value is prepared by the column's own field, as `IN` would prepare it (a uuid is native on
 PostgreSQL, 32 hex digits on SQLite).

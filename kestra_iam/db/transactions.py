@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 
-from kestra_iam import piggyback
+from kestra_iam.db import piggyback
 from observability.availability import is_unavailable
 from observability.metrics import DATABASE_RETRIES
 
@@ -85,7 +85,7 @@ def bounded_lock_waits(milliseconds: int | None):
     """A transaction (`atomic`) whose lock waits give up after `milliseconds` (PostgreSQL).
 
     `SET LOCAL` lasts until the transaction ends, so it holds through a transaction-mode
-    pooler too; it travels with the transaction's first query (`kestra_iam.piggyback`), not in a
+    pooler too; it travels with the transaction's first query (`kestra_iam.db.piggyback`), not in a
     round trip of its own. A lock wait that runs out raises OperationalError (LOCK_NOT_AVAILABLE).
     """
     with transaction.atomic():

@@ -88,7 +88,7 @@ def signal_name(signal) -> str:
 
 def _marker(field: Field, index: int) -> object:
     """A value no real query would hold, of the type the field expects."""
-    if hasattr(field, "compiled_marker"):  # a list slot (`kestra_iam.any_of.ListOf`)
+    if hasattr(field, "compiled_marker"):  # a list slot (`kestra_iam.db.any_of.ListOf`)
         return field.compiled_marker(_marker(field.field, index))
     target = getattr(field, "target_field", None) or field
     if target.get_internal_type() == "UUIDField":
