@@ -18,7 +18,6 @@ from kestra_iam.services import (
     api_token_rotate,
     live_tokens,
 )
-from provisioning.handoff import receive_issued_tokens, take_issued_token
 from provisioning.models import ProvisioningIntegration
 from provisioning.provisioner_role import (
     SCIM_PROVISIONER_PERMISSIONS,
@@ -116,9 +115,19 @@ def integration_create(
         integration.full_clean()
     except ValidationError as exc:
         raise DomainError.from_validation(exc) from None
-    with receive_issued_tokens():
-        integration.save()  # the post_save receiver bootstraps it and hands the token over
-        return CreatedIntegration(integration, take_issued_token(integration))
+    with transaction.atomic():
+        integration.save()  # the post_save receiver bootstraps its role, account and binding
+        issued = integration_issue_first_token(integration=integration)
+    return CreatedIntegration(integration, issued.raw)
+
+
+def integration_issue_first_token(*, integration: ProvisioningIntegration) -> IssuedToken:
+    """The new integration's Secret Token, issued by the code that created the integration
+    (the admin's add page, `integration create`), which shows it once. The bootstrap receiver
+    issues none: a token issued where nobody shows it would be a live secret nobody has."""
+    return api_token_issue(
+        service_account=integration.service_account, lifetime=integration.token_lifetime
+    )
 
 
 def integration_set_enabled(*, integration: ProvisioningIntegration, enabled: bool) -> None:

@@ -127,7 +127,8 @@ class ApiTokenFactory(DjangoModelFactory):
 
 
 class ProvisioningIntegrationFactory(DjangoModelFactory):
-    """Saving runs the real bootstrap (role, service account, token) through post_save."""
+    """Saving runs the real bootstrap (role, service account, binding) through post_save; no
+    token: `integration_create` issues one (the `scim` fixture uses it)."""
 
     class Meta:
         model = "provisioning.ProvisioningIntegration"

@@ -20,10 +20,9 @@ from provisioning.admin import columns
 from provisioning.admin.views import OVERLAP_CHOICES, IntegrationViews
 from provisioning.charts import activity_svg, axis
 from provisioning.console import integration_console, integration_dependents
-from provisioning.handoff import receive_issued_tokens, take_issued_token
 from provisioning.models import MAX_DESCRIPTION_LENGTH, ProvisioningIntegration
 from provisioning.selectors import integration_endpoint
-from provisioning.services import integration_delete
+from provisioning.services import integration_delete, integration_issue_first_token
 from provisioning.tenancy import TENANCY_REQUIRED, ensure_tenancy_enabled, tenancy_enabled
 
 
@@ -132,9 +131,7 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, IntegrationViews, admin.Mo
             return HttpResponseRedirect(
                 reverse("admin:provisioning_provisioningintegration_changelist")
             )
-        # The new integration's Secret Token is handed over inside this scope, to response_add.
-        with receive_issued_tokens():
-            return super().add_view(request, form_url, extra_context)
+        return super().add_view(request, form_url, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         integration = self.get_object(request, object_id)
@@ -179,12 +176,15 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, IntegrationViews, admin.Mo
     def save_model(self, request, obj, form, change):
         if not change:
             ensure_tenancy_enabled()
-        obj.save()  # a new integration is bootstrapped by the post_save receiver
+        obj.save()  # a new integration's role, account and binding: the post_save receiver
+        if not change:
+            # Issued here, in the add view's transaction, and shown once by response_add.
+            request.issued_secret_token = integration_issue_first_token(integration=obj).raw
 
     def response_add(self, request, obj, post_url_continue=None):
-        return self._reveal(
-            request, obj, raw_token=take_issued_token(obj), title="Integration created"
-        )
+        raw_token = request.issued_secret_token
+        del request.issued_secret_token  # shown once, kept nowhere
+        return self._reveal(request, obj, raw_token=raw_token, title="Integration created")
 
     def get_deleted_objects(self, objs, request):
         """The confirmation lists what goes with each integration: its service account, that

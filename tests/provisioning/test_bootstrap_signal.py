@@ -1,4 +1,5 @@
-"""Creating an integration bootstraps its role, service account, binding and token — once."""
+"""Creating an integration bootstraps its role, service account and binding — once — and the
+code that creates it issues its Secret Token."""
 
 import json
 
@@ -91,11 +92,12 @@ def test_a_fixture_load_creates_nothing(tenant, tmp_path):
     assert not ApiToken.objects.exists()
 
 
-def test_a_failing_bootstrap_rolls_the_whole_creation_back(tenant, monkeypatch):
-    def broken(**kwargs):
-        raise RuntimeError("token store unavailable")
+def broken(*args, **kwargs):
+    raise RuntimeError("service account store unavailable")
 
-    monkeypatch.setattr(services, "api_token_issue", broken)
+
+def test_a_failing_bootstrap_rolls_the_whole_creation_back(tenant, monkeypatch):
+    monkeypatch.setattr(services, "_service_account_name", broken)
     with pytest.raises(RuntimeError), transaction.atomic():
         ProvisioningIntegration.objects.create(tenant=tenant, name="Entra")
     assert not ProvisioningIntegration.objects.exists()
@@ -106,14 +108,17 @@ def test_a_failing_bootstrap_rolls_the_whole_creation_back(tenant, monkeypatch):
 
 def test_a_bare_orm_save_is_atomic_with_its_bootstrap(tenant, monkeypatch):
     """Even without a caller's transaction, a failed bootstrap leaves no integration behind."""
-
-    def broken(**kwargs):
-        raise RuntimeError("token store unavailable")
-
-    monkeypatch.setattr(services, "api_token_issue", broken)
+    monkeypatch.setattr(services, "_service_account_name", broken)
     with pytest.raises(RuntimeError):
         ProvisioningIntegration.objects.create(tenant=tenant, name="Entra")
     assert not ProvisioningIntegration.objects.exists()
+
+
+def test_a_token_that_cannot_be_issued_takes_the_creation_back(tenant, monkeypatch):
+    monkeypatch.setattr(services, "api_token_issue", broken)
+    with pytest.raises(RuntimeError):
+        integration_create(tenant=tenant, name="Entra")
+    assert not ProvisioningIntegration.objects.exists() and not ServiceAccount.objects.exists()
 
 
 def test_tenancy_off_refuses_every_way_of_creating(tenant, settings):
@@ -138,43 +143,22 @@ def test_system_check_warns_about_integrations_while_tenancy_is_off(tenant, sett
     assert warning.hint == TENANCY_REQUIRED
 
 
-def test_the_token_is_handed_over_once_inside_a_receiving_scope(tenant):
-    from provisioning.handoff import receive_issued_tokens, take_issued_token
+def test_a_bare_save_bootstraps_everything_but_a_token(tenant):
+    """However an integration is saved, it gets its role, account and binding; a token only
+    from the code that shows it (integration_create, the admin's add page), so no live secret
+    is issued where nobody sees it."""
+    from provisioning.readiness import integration_readiness
 
-    with receive_issued_tokens():
-        integration = ProvisioningIntegration(tenant=tenant, name="Scoped")
-        integration.save()
-        raw = take_issued_token(integration)
-        assert raw.startswith("kiam_")
-        with pytest.raises(RuntimeError, match="No Secret Token"):
-            take_issued_token(integration)  # once only
-    assert not hasattr(integration, "issued_token")  # nothing rides on the instance
-
-
-def test_a_token_issued_outside_any_scope_is_not_kept(tenant):
-    from provisioning import handoff
-
-    integration = ProvisioningIntegrationFactory(tenant=tenant)  # a bare save, no scope
-    assert integration.service_account.tokens.count() == 1
-    with handoff.receive_issued_tokens(), pytest.raises(RuntimeError):
-        handoff.take_issued_token(integration)
+    integration = ProvisioningIntegrationFactory(tenant=tenant)  # a shell's or a fixture's save
+    account = integration.service_account
+    assert Binding.objects.get(service_account=account).role.name == SCIM_PROVISIONER_ROLE
+    assert account.tokens.count() == 0
+    token = next(c for c in integration_readiness(integration) if c.key == "token")
+    assert not token.ok and "rotate" in token.fix.lower()
 
 
-def test_receiving_scopes_do_not_see_other_threads_tokens(tenant):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from provisioning import handoff
-
-    with handoff.receive_issued_tokens():
-        integration = ProvisioningIntegrationFactory(tenant=tenant)
-
-        def elsewhere():
-            with handoff.receive_issued_tokens():
-                try:
-                    return handoff.take_issued_token(integration)
-                except RuntimeError:
-                    return None
-
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            assert pool.submit(elsewhere).result() is None
-        assert handoff.take_issued_token(integration).startswith("kiam_")
+def test_the_creating_code_gets_the_token_and_nothing_rides_on_the_instance(tenant):
+    created = integration_create(tenant=tenant, name="Explicit")
+    assert created.raw_token.startswith("kiam_")
+    assert created.raw_token not in repr(vars(created.integration))  # nothing rides on it
+    assert created.integration.service_account.tokens.count() == 1
