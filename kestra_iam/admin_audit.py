@@ -8,8 +8,10 @@ Pruned with `manage.py audit prune`, exported with `manage.py audit export`.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
@@ -253,7 +255,14 @@ class AuditEventAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         # Django's list, unpaginated: the filters and the search of the page it came from.
-        changelist = super().get_changelist_instance(request)
+        try:
+            changelist = super().get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest(
+                "These filters are not the audit list's: open the list, filter it, and use its "
+                "download links.",
+                content_type="text/plain",
+            )
         return export_response(changelist.get_queryset(request), format)
 
     def has_add_permission(self, request):

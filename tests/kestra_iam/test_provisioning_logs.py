@@ -254,6 +254,7 @@ def test_audit_export_for_a_siem(entra, tmp_path):
         (["--until", "2026-13-40"], "--until: '2026-13-40' is neither"),
         (["--integration", "x"], "--integration: 'x' is not an id"),
         (["--output", "/nonexistent/dir/file"], "--output: cannot write"),
+        (["--since", "999999999d"], "--since: '999999999d' is further back than any date"),
     ],
 )
 def test_audit_export_refuses_bad_input_readably(db, args, message):
@@ -294,11 +295,19 @@ def test_prune_batches_are_oldest_first(db):
     assert AuditEvent.objects.count() == 1
 
 
+def test_a_download_with_filters_the_list_does_not_have_is_a_400(admin_client):
+    url = reverse("admin:kestra_iam_auditevent_export", args=["csv"])
+    response = admin_client.get(url + "?occurred_at__gte=not-a-date")
+    assert response.status_code == 400 and b"not the audit list's" in response.content
+
+
 def test_prune_without_a_retention_is_refused(db):
     with pytest.raises(CommandError, match="AUDIT_RETENTION_DAYS is 0"):
         call_command("audit", "prune")
     with pytest.raises(CommandError, match="at least 1 day"):
         call_command("audit", "prune", "--older-than", "0")
+    with pytest.raises(CommandError, match="further back than any date"):
+        call_command("audit", "prune", "--older-than", "999999999")
 
 
 def test_the_trail_counts_up_to_a_bound(admin_client, db, monkeypatch):

@@ -34,7 +34,10 @@ def moment(value: str, option: str) -> datetime:
     value = value.strip()
     age = AGE.match(value)
     if age:
-        return now() - timedelta(**{UNITS[age.group(2)]: int(age.group(1))})
+        try:
+            return now() - timedelta(**{UNITS[age.group(2)]: int(age.group(1))})
+        except (OverflowError, ValueError):  # further back than dates go
+            raise CommandError(f"{option}: {value!r} is further back than any date.") from None
     try:
         parsed = parse_datetime(value)
         if parsed is None:
@@ -141,7 +144,12 @@ class Command(BaseCommand):
             )
         if days < 1:
             raise CommandError("--older-than: must be at least 1 day.")
-        cutoff = now() - timedelta(days=days)
+        try:
+            cutoff = now() - timedelta(days=days)
+        except (OverflowError, ValueError):
+            raise CommandError(
+                f"--older-than: {days} days is further back than any date."
+            ) from None
         if options["dry_run"]:
             count = AuditEvent.objects.filter(occurred_at__lt=cutoff).count()
             self.stdout.write(f"Would delete {count} audit event(s) older than {days} day(s).")
