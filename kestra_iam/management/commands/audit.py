@@ -111,10 +111,19 @@ class Command(BaseCommand):
                 raise CommandError(f"--integration: {options['integration']!r} is not an id.")
             events = events.filter(integration_id=integration)
         output = options["output"]
+        if not output:
+            self._write(events, options["format"], lambda line: self.stdout.write(line, ending=""))
+            return
         try:
-            stream = open(output, "w", encoding="utf-8", newline="") if output else None  # noqa: SIM115
+            with open(output, "w", encoding="utf-8", newline="") as stream:
+                exported = self._write(events, options["format"], stream.write)
         except OSError as exc:
             raise CommandError(f"--output: cannot write {output!r}: {exc.strerror}.") from None
+        self.stderr.write(f"Exported {exported} audit event(s) to {output}.")
+
+    @staticmethod
+    def _write(events, format: str, write) -> int:
+        """Write the events' lines; returns how many events they were."""
         exported = 0
 
         def counted(rows):
@@ -123,17 +132,9 @@ class Command(BaseCommand):
                 exported += 1
                 yield row
 
-        try:
-            for line in lines(counted(records(events)), options["format"]):
-                if stream:
-                    stream.write(line)
-                else:
-                    self.stdout.write(line, ending="")
-        finally:
-            if stream:
-                stream.close()
-        if output:
-            self.stderr.write(f"Exported {exported} audit event(s) to {output}.")
+        for line in lines(counted(records(events)), format):
+            write(line)
+        return exported
 
     def do_prune(self, options: dict) -> None:
         days = options["days"] if options["days"] is not None else settings.AUDIT_RETENTION_DAYS
