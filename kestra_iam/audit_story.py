@@ -136,7 +136,8 @@ def story(event: AuditEvent, actor: str) -> list[Part]:
         verb = event.action.rsplit(".", 1)[-1]
         attempt = ATTEMPTS.get(verb, verb.replace("_", " "))
         named = [Part(" "), subject] if event.resource_id or event.subject else []
-        refused = Part(f" was refused ({event.outcome}) trying to {attempt} {noun}")
+        how = "failed" if event.outcome >= 500 else "was refused"  # the server's, or the request's
+        refused = Part(f" {how} ({event.outcome}) trying to {attempt} {noun}")
         return [who, refused, *named, *tenant]
     if kind == Kind.LINKED:
         into = [Part(" into "), Part(event.tenant_id, "tenant")] if event.tenant_id else []

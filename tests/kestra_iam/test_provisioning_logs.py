@@ -173,6 +173,22 @@ def test_a_deleted_integration_is_named_after_a_command_deletion_too(entra):
     assert last(action="command.integration.delete").subject == "Entra ID - Contoso"
 
 
+def test_refused_and_failed_writes_are_told_apart(entra):
+    from kestra_iam.audit import AuditEntry
+
+    entra.post("/Users", {"userName": ""})
+    refused = last(action="scim.users.create")
+    assert told(refused) == "Entra ID - Contoso was refused (400) trying to create user in main"
+    failed = AuditEntry(
+        action="scim.users.replace", actor_type="service_account", actor=refused.actor,
+        tenant_id="main", integration_id=entra.integration.pk, resource_type="USERS",
+        resource_id="8e2b6f0c-0000-0000-0000-000000000000",
+    ).record_refusal(outcome=503)  # fmt: skip
+    assert told(failed).startswith(
+        "Entra ID - Contoso failed (503) trying to replace user 8e2b6f0c…"
+    )
+
+
 def test_admin_and_command_events_are_told_too(admin_client, tenant):
     admin_client.post(
         reverse("admin:kestra_iam_role_add"),
