@@ -27,6 +27,7 @@ from kestra_iam.text import case_insensitive_key
 from scim.conf import SCIMSettings
 from scim.expressions import Comparison, ExpressionError, parse_filter
 from scim.schema import USER_URN
+from scim.users import UserRead
 
 # Everything rendering needs; never a password hash.
 ACCESS_FIELDS = [
@@ -115,9 +116,9 @@ def hot_attribute(filter_text: str | None, settings: SCIMSettings) -> tuple[str,
     return attribute, expr.value
 
 
-def accesses_where(tenant_id: str, attribute: str, value, *, count: int) -> list[TenantAccess]:
-    """The first `count` accesses of a tenant whose `attribute` equals `value`, each with its
-    user (and, on PostgreSQL, its values and groups)."""
+def users_where(tenant_id: str, attribute: str, value, *, count: int) -> list[UserRead]:
+    """The first `count` users of a tenant whose `attribute` equals `value`: each access with
+    its user (and, on PostgreSQL, its values and groups)."""
     if value is None:  # an id that is not a UUID: nobody
         return []
     if attribute == "externalid":
@@ -126,10 +127,10 @@ def accesses_where(tenant_id: str, attribute: str, value, *, count: int) -> list
         # planner's statistics say.
         user_ids = [row[0] for row in _user_ids_by_external_id(count).rows(tenant_id, value)]
         return [
-            a for user_id in user_ids for a in accesses_where(tenant_id, "id", user_id, count=1)
+            read for user_id in user_ids for read in users_where(tenant_id, "id", user_id, count=1)
         ]
     rows = _access_page(attribute, count).rows(tenant_id, value)
-    return [_access_from_row(row) for row in rows]
+    return [_user_from_row(row) for row in rows]
 
 
 @functools.cache
@@ -144,14 +145,16 @@ def _user_ids_by_external_id(count: int) -> CompiledQuery:
     )
 
 
-def _access_from_row(row: tuple) -> TenantAccess:
+def _user_from_row(row: tuple) -> UserRead:
     split, end = len(ACCESS_FIELDS), len(ACCESS_FIELDS) + len(USER_FIELDS)
     access = TenantAccess.from_db(DEFAULT_DB_ALIAS, ACCESS_FIELDS, row[:split])
     access.user = User.from_db(DEFAULT_DB_ALIAS, USER_FIELDS, row[split:end])
-    if len(row) > end:  # the details came along (PostgreSQL)
-        access.loaded_values = [tuple(v) for v in _json(row[end])]
-        access.loaded_groups = [(uuid.UUID(g), name) for g, name in _json(row[end + 1])]
-    return access
+    if len(row) == end:
+        return UserRead(access)
+    # The details came along (PostgreSQL).
+    values = [tuple(v) for v in _json(row[end])]
+    groups = [(uuid.UUID(g), name) for g, name in _json(row[end + 1])]
+    return UserRead(access, values=values, groups=groups)
 
 
 def _json(value) -> list:

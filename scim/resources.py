@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kestra_iam.models import Group, Tenant, TenantAccess
+from kestra_iam.models import Group, Tenant
 from kestra_iam.permissions import Resource
 from scim import groups as group_resource
 from scim import users as user_resource
@@ -26,6 +26,7 @@ from scim.selectors import (
     scim_user_details,
     scim_user_list,
 )
+from scim.users import UserRead
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,12 @@ class UserAdapter(ResourceAdapter):
             "managers": projection.wants(ENTERPRISE_SCHEMA.id, "manager", manager),
         }
 
-    def render(self, access: TenantAccess, projection: Projection, *, base_url: str) -> dict:
-        return projection.apply(user_resource.render_user(access, base_url=base_url))
+    def render(self, read: UserRead, projection: Projection, *, base_url: str) -> dict:
+        return projection.apply(user_resource.render_user(read, base_url=base_url))
 
-    def load_for(self, access: TenantAccess, projection: Projection) -> None:
+    def load_for(self, read: UserRead, projection: Projection) -> None:
         """Load what rendering a freshly written user needs (what the write left unknown)."""
-        scim_user_details([access], **{**self.details(projection), "groups": False})
+        scim_user_details([read], **{**self.details(projection), "groups": False})
 
     def page(self, *, tenant, query, settings, projection, base_url) -> Page:
         page = scim_user_list(
@@ -81,7 +82,7 @@ class UserAdapter(ResourceAdapter):
         )
         if projection is None:
             return page
-        items = [self.render(access, projection, base_url=base_url) for access in page.items]
+        items = [self.render(read, projection, base_url=base_url) for read in page.items]
         return Page(total=page.total, start_index=page.start_index, items=items)
 
 

@@ -19,6 +19,7 @@ from scim.exceptions import InvalidValue
 from scim.expressions import ExpressionError, parse_attribute_list
 from scim.filters import FilterMap, compile_filter
 from scim.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceType, resolve
+from scim.users import UserRead
 
 MAX_START_INDEX = 2**31 - 1
 
@@ -143,36 +144,31 @@ def _attach_users(accesses: list[TenantAccess]) -> None:
 
 
 def scim_user_details(
-    accesses: list[TenantAccess], *, values: bool, groups: bool, managers: bool = False
+    reads: list[UserRead], *, values: bool, groups: bool, managers: bool = False
 ) -> None:
-    """Load, in one query each, what rendering needs beyond the rows themselves.
+    """Read, in one query each, what rendering needs beyond the rows themselves.
 
     Plain tuples rather than model instances: a page of 100 users is three queries and no
-    per-row object construction. Attaches `loaded_values`, `loaded_groups` and
-    `loaded_manager` to each access; details already attached (a freshly created user's, or
-    those a compiled lookup brought along) are kept, and what is not wanted is attached
-    empty, without a query.
+    per-row object construction. Details already read (a freshly created user's, or those a
+    compiled lookup brought along) are kept, and what is not wanted is left empty, without a
+    query.
     """
-    for access in accesses:
+    for read in reads:
         if not values:
-            access.loaded_values = []
-        elif not hasattr(access, "loaded_values"):
-            access.loaded_values = None  # to be loaded
+            read.values = []
         if not groups:
-            access.loaded_groups = []
-        elif not hasattr(access, "loaded_groups"):
-            access.loaded_groups = None
-        access.loaded_manager = None
-    _load_values([a for a in accesses if a.loaded_values is None])
-    _load_groups([a for a in accesses if a.loaded_groups is None])
+            read.groups = []
+        read.manager = None
+    _load_values([read for read in reads if read.values is None])
+    _load_groups([read for read in reads if read.groups is None])
     if managers:
-        _load_managers(accesses)
+        _load_managers(reads)
 
 
 VALUE_FIELDS = ("access_id", "attribute", "value", "type", "primary", "display", "extra")
 
 
-def _load_values(accesses: list[TenantAccess]) -> None:
+def _load_values(reads: list[UserRead]) -> None:
     def rows(access_ids):
         values = (
             UserValue.objects.filter(access_id__in=access_ids)
@@ -181,10 +177,10 @@ def _load_values(accesses: list[TenantAccess]) -> None:
         )
         return ((row[0], row[1:]) for row in values)
 
-    _attach(accesses, "loaded_values", lookups.values_of, rows)
+    _attach(reads, "values", lookups.values_of, rows)
 
 
-def _load_groups(accesses: list[TenantAccess]) -> None:
+def _load_groups(reads: list[UserRead]) -> None:
     def rows(access_ids):
         memberships = (
             GroupMembership.objects.filter(access_id__in=access_ids)
@@ -193,40 +189,40 @@ def _load_groups(accesses: list[TenantAccess]) -> None:
         )
         return ((access_id, (group_id, name)) for access_id, group_id, name in memberships)
 
-    _attach(accesses, "loaded_groups", lookups.groups_of, rows)
+    _attach(reads, "groups", lookups.groups_of, rows)
 
 
-def _attach(accesses: list[TenantAccess], name: str, one, many) -> None:
-    """Give each access its rows as `name`: for a single access (a user read or matched) the
-    compiled `one(access id)`, else one query for all (`many(access ids)` yields
-    (access id, row) in order)."""
-    if len(accesses) == 1:
-        setattr(accesses[0], name, one(accesses[0].pk))
+def _attach(reads: list[UserRead], name: str, one, many) -> None:
+    """Give each read its rows as `name`: for a single user (read or matched) the compiled
+    `one(access id)`, else one query for all (`many(access ids)` yields (access id, row) in
+    order)."""
+    if len(reads) == 1:
+        setattr(reads[0], name, one(reads[0].access.pk))
         return
-    by_access: dict[int, list] = {access.pk: [] for access in accesses}
+    by_access: dict[int, list] = {read.access.pk: [] for read in reads}
     if by_access:
         for access_id, row in many(list(by_access)):
             by_access[access_id].append(row)
-    for access in accesses:
-        setattr(access, name, by_access[access.pk])
+    for read in reads:
+        setattr(read, name, by_access[read.access.pk])
 
 
-def _load_managers(accesses: list[TenantAccess]) -> None:
+def _load_managers(reads: list[UserRead]) -> None:
     """Each manager as (user id, the name this tenant knows them by). A manager is another
     access of the same tenant, so it is read through the tenant like everything else."""
-    manager_ids = {a.manager_id for a in accesses if a.manager_id}
+    manager_ids = {read.access.manager_id for read in reads if read.access.manager_id}
     if not manager_ids:
         return
     managers = {
         pk: (user_id, display or user_name)
         for pk, user_id, display, user_name in TenantAccess.objects.for_tenant(
-            accesses[0].tenant_id
+            reads[0].access.tenant_id
         )
         .filter(pk__in=manager_ids)
         .values_list("pk", "user_id", "display_name", "user__user_name")
     }
-    for access in accesses:
-        access.loaded_manager = managers.get(access.manager_id)
+    for read in reads:
+        read.manager = managers.get(read.access.manager_id)
 
 
 def scim_user_list(
@@ -251,7 +247,7 @@ def _hot_lookup(tenant: Tenant, query: ListQuery, settings: SCIMSettings) -> Pag
     hot = lookups.hot_attribute(query.filter, settings)
     if hot is None or query.sort_by or query.start_index != 1 or not query.count:
         return None
-    items = lookups.accesses_where(_tenant_id(tenant), *hot, count=query.count)
+    items = lookups.users_where(_tenant_id(tenant), *hot, count=query.count)
     if len(items) == query.count:
         return None  # a full page: its total needs a COUNT, which the general path makes
     return Page(total=len(items), start_index=1, items=items)
@@ -272,7 +268,11 @@ def _user_page(tenant: Tenant, query: ListQuery, settings: SCIMSettings) -> Page
         )
     page = _page(queryset.order_by(*ordering), query)
     _attach_users(page.items)
-    return page
+    return Page(
+        total=page.total,
+        start_index=page.start_index,
+        items=[UserRead(access) for access in page.items],
+    )
 
 
 def scim_user_get(
@@ -282,12 +282,12 @@ def scim_user_get(
     values: bool = True,
     groups: bool = True,
     managers: bool = False,
-) -> TenantAccess | None:
-    found = lookups.accesses_where(_tenant_id(tenant), "id", parse_uuid(user_id), count=1)
-    access = found[0] if found else None
-    if access is not None:
-        scim_user_details([access], values=values, groups=groups, managers=managers)
-    return access
+) -> UserRead | None:
+    found = lookups.users_where(_tenant_id(tenant), "id", parse_uuid(user_id), count=1)
+    read = found[0] if found else None
+    if read is not None:
+        scim_user_details([read], values=values, groups=groups, managers=managers)
+    return read
 
 
 # --- groups -------------------------------------------------------------------------------------

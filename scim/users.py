@@ -12,6 +12,7 @@ This module maps (columns, filters, sorting, cleaning) and renders; reading is
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Greatest
@@ -180,9 +181,23 @@ def _element(attribute_value: tuple) -> dict:
     return element
 
 
-def user_document(access: TenantAccess) -> dict:
+@dataclass
+class UserRead:
+    """A user as one tenant's SCIM sees it: the access (with its user) and what rendering
+    needs beyond those rows, as plain tuples (`scim.selectors.scim_user_details` reads them;
+    None is "not read yet", an empty list "read, or not wanted: none").
+    """
+
+    access: TenantAccess
+    values: list[tuple] | None = None  # (attribute, value, type, primary, display, extra)
+    groups: list[tuple] | None = None  # (group id, displayName)
+    manager: tuple | None = None  # (user id, the name this tenant knows them by)
+
+
+def user_document(read: UserRead) -> dict:
     """The user as the access's tenant sees it, as a canonical document (no id/meta/groups;
     never the password). Needs `scim_user_details` to have run."""
+    access = read.access
     document: dict = {"userName": access.user.user_name}
     for attr, field in CORE_COLUMNS.items():
         if value := getattr(access, field):
@@ -197,7 +212,7 @@ def user_document(access: TenantAccess) -> dict:
     if access.active is not None:
         document["active"] = access.active
     grouped: dict[str, list[dict]] = defaultdict(list)
-    for attribute, *rest in access.loaded_values:
+    for attribute, *rest in read.values:
         grouped[attribute].append(_element(tuple(rest)))
     for attribute in MULTI_VALUED:
         if grouped.get(attribute):
@@ -207,24 +222,25 @@ def user_document(access: TenantAccess) -> dict:
         for attr, field in ENTERPRISE_COLUMNS.items()
         if getattr(access, field)
     }
-    if access.loaded_manager is not None:
-        enterprise["manager"] = {"value": str(access.loaded_manager[0])}
+    if read.manager is not None:
+        enterprise["manager"] = {"value": str(read.manager[0])}
     if enterprise:
         document[ENTERPRISE_URN] = enterprise
     return document
 
 
-def render_user(access: TenantAccess, *, base_url: str) -> dict:
+def render_user(read: UserRead, *, base_url: str) -> dict:
     """The full SCIM representation (before projection)."""
+    access = read.access
     user = access.user
-    document = user_document(access)
+    document = user_document(read)
     schemas = [USER_URN]
     enterprise = document.get(ENTERPRISE_URN)
     if enterprise is not None:
         schemas.append(ENTERPRISE_URN)
         manager = enterprise.get("manager")
         if manager is not None:
-            manager_id, manager_name = access.loaded_manager
+            manager_id, manager_name = read.manager
             manager["$ref"] = f"{base_url}/Users/{manager_id}"
             manager["displayName"] = manager_name
     groups = [
@@ -234,7 +250,7 @@ def render_user(access: TenantAccess, *, base_url: str) -> dict:
             "display": display_name,
             "type": "direct",
         }
-        for group_id, display_name in getattr(access, "loaded_groups", None) or ()
+        for group_id, display_name in read.groups or ()
     ]
     if groups:
         document["groups"] = groups

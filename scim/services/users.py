@@ -48,6 +48,7 @@ from scim.services.passwords import (
 )
 from scim.services.user_access import access_of, locked_access, user_pk
 from scim.services.versions import save_new_version
+from scim.users import UserRead
 
 # Every POST inserts a user, an access and its values: compiled once (no signals listen to
 # them). A value row follows its access, whose key the database assigns.
@@ -71,7 +72,7 @@ def scim_user_create(
     document: dict,
     passwords: PasswordHasher | None = None,
     audit: AuditEntry,
-) -> TenantAccess:
+) -> UserRead:
     """POST /Users: a new user, or a known userName linked into this tenant (same id).
 
     Either way the tenant gets an access holding its own profile, built from the body alone:
@@ -87,11 +88,12 @@ def scim_user_create(
         if _in_tenant(tenant, document["userName"]):
             raise Uniqueness(USER_EXISTS)
         password_hash = scim_password_hash(password, passwords)
-    access = _insert_new_user(tenant, integration, document, password_hash, audit)
-    if access is None:
-        access = _create_or_link(tenant, integration, document, password_hash, audit)
-    access.loaded_groups = []  # a new access is in no group yet
-    return access
+    created = _insert_new_user(tenant, integration, document, password_hash, audit)
+    if created is None:
+        created = _create_or_link(tenant, integration, document, password_hash, audit)
+    access, values = created
+    # Its values as written; a new access is in no group yet.
+    return UserRead(access, values=user_resource.value_tuples(values), groups=[])
 
 
 def _in_tenant(tenant: Tenant, user_name: str) -> bool:
@@ -108,7 +110,7 @@ def _insert_new_user(
     document: dict,
     password_hash: str,
     audit: AuditEntry,
-) -> TenantAccess | None:
+) -> tuple[TenantAccess, list[UserValue]] | None:
     """The usual POST — a userName nobody has — without looking it up first.
 
     The user, its access, the access's values and the audit event are inserted all or none: on
@@ -125,8 +127,7 @@ def _insert_new_user(
         # Refused, nothing written: the userName is taken, or a row could not be stored (the
         # audit trail, say). The careful path decides, and answers as the refusal deserves.
         return None
-    access.loaded_values = user_resource.value_tuples(values)
-    return access
+    return access, values
 
 
 def _create_or_link(
@@ -135,7 +136,7 @@ def _create_or_link(
     document: dict,
     password_hash: str,
     audit: AuditEntry,
-) -> TenantAccess:
+) -> tuple[TenantAccess, list[UserValue]]:
     """POST of a userName that may exist: link it into this tenant, or refuse, under its lock."""
     # Not write_transaction(): a create waits only on a request for the same userName
     # (the session's lock timeout bounds that), and POST is the hot path of an initial sync.
@@ -157,8 +158,7 @@ def _create_or_link(
             subject=document["userName"],
             kind=AuditEvent.Kind.CREATED if new_user else AuditEvent.Kind.LINKED,
         )
-    access.loaded_values = user_resource.value_tuples(values)
-    return access
+    return access, values
 
 
 def _new_user(tenant: Tenant, document: dict) -> User:
@@ -236,8 +236,9 @@ def scim_user_patch(
         applier = PatchApplier.configured(
             USER_RESOURCE, user_resource.CLEANER, resource_id=str(access.user_id)
         )
-        scim_user_details([access], values=True, groups=False, managers=True)
-        result = applier.apply(user_resource.user_document(access), operations)
+        read = UserRead(access)
+        scim_user_details([read], values=True, groups=False, managers=True)
+        result = applier.apply(user_resource.user_document(read), operations)
         if result.password_removed:
             return result.document, None
         return result.document, UNCHANGED if result.password is None else result.password

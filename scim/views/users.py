@@ -29,7 +29,7 @@ class UsersView(ListMixin, SCIMView):
 
     def post(self, request, **kwargs):
         document = user_resource.CLEANER.clean_resource(self.body())
-        access = scim_user_create(
+        user = scim_user_create(
             tenant=self.tenant,
             integration=request.auth.integration,
             document=document,
@@ -38,11 +38,11 @@ class UsersView(ListMixin, SCIMView):
         )
         projection = USERS.projection(self.params())
         # A linked user shows its stored profile, which may not be what the body said.
-        USERS.load_for(access, projection)
+        USERS.load_for(user, projection)
         return self.resource_response(
-            USERS.render(access, projection, base_url=self.base_url),
+            USERS.render(user, projection, base_url=self.base_url),
             status=201,
-            version=user_resource.user_version(access),
+            version=user_resource.user_version(user.access),
         )
 
 
@@ -61,23 +61,23 @@ class UserDetailView(SCIMView):
     delete_action = Action.UPDATE
 
     def get(self, request, user_id: str, **kwargs):
-        access, projection = self.read(user_id)
-        version = user_resource.user_version(access)
+        user, projection = self.read(user_id)
+        version = user_resource.user_version(user.access)
         if self.not_modified(version):
             return HttpResponseNotModified(headers={"ETag": version})
-        return self.respond(access, projection)
+        return self.respond(user, projection)
 
     def read(self, user_id: str):
         projection = USERS.projection(self.params())
-        access = scim_user_get(tenant=self.tenant, user_id=user_id, **USERS.details(projection))
-        if access is None:
+        user = scim_user_get(tenant=self.tenant, user_id=user_id, **USERS.details(projection))
+        if user is None:
             raise NotFound()
-        return access, projection
+        return user, projection
 
-    def respond(self, access, projection) -> Response:
+    def respond(self, user, projection) -> Response:
         return self.resource_response(
-            USERS.render(access, projection, base_url=self.base_url),
-            version=user_resource.user_version(access),
+            USERS.render(user, projection, base_url=self.base_url),
+            version=user_resource.user_version(user.access),
         )
 
     def put(self, request, user_id: str, **kwargs):

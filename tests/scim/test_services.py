@@ -41,6 +41,11 @@ def operations(*ops):
 
 
 def create(tenant, user_name, **document):
+    """The new access (the read the response is rendered from holds it)."""
+    return create_read(tenant, user_name, **document).access
+
+
+def create_read(tenant, user_name, **document):
     return scim_user_create(
         tenant=tenant,
         integration=None,
@@ -50,9 +55,10 @@ def create(tenant, user_name, **document):
 
 
 def test_create_writes_the_user_its_access_and_one_event(tenant):
-    access = create(tenant, "new@example.com", externalId="ext", emails=[{"value": "a@b.c"}])
+    read = create_read(tenant, "new@example.com", externalId="ext", emails=[{"value": "a@b.c"}])
+    access = read.access
     assert access.tenant_id == "main" and access.external_id == "ext"
-    assert access.loaded_values == [("emails", "a@b.c", "", None, "", {})]
+    assert read.values == [("emails", "a@b.c", "", None, "", {})] and read.groups == []
     user = User.objects.get(pk=access.user_id)
     assert user.primary_tenant_id == "main" and not user.has_usable_password()
     (event,) = AuditEvent.objects.all()
@@ -71,7 +77,7 @@ def test_create_stores_the_hash_its_hasher_made(tenant):
         document={"userName": "pw@example.com", "password": "Pre-Hashed-1"},
         passwords=passwords,
         audit=entry(),
-    )
+    ).access
     stored = TenantAccess.objects.get(pk=access.pk).scim_password
     assert passwords.hashes_made == 1 and stored == passwords.hash("Pre-Hashed-1")
     assert check_password("Pre-Hashed-1", stored)
@@ -86,9 +92,10 @@ def test_create_in_the_same_tenant_is_a_conflict_and_records_nothing(tenant):
 
 def test_linking_starts_this_tenants_own_profile(tenant, other_tenant):
     theirs = create(other_tenant, "shared@example.com", title="Theirs", password="x-Secret-1")
-    ours = create(tenant, "shared@example.com", title="Ours", password="y-Secret-2")
+    read = create_read(tenant, "shared@example.com", title="Ours", password="y-Secret-2")
+    ours = read.access
     assert ours.user_id == theirs.user_id
-    assert (ours.title, ours.loaded_values) == ("Ours", [])  # the response needs no read-back
+    assert (ours.title, read.values) == ("Ours", [])  # the response needs no read-back
     profiles = dict(TenantAccess.objects.values_list("tenant_id", "title"))
     assert profiles == {"other": "Theirs", "main": "Ours"}
     assert check_password("y-Secret-2", TenantAccess.objects.get(pk=ours.pk).scim_password)
