@@ -47,6 +47,12 @@ from scim.services.passwords import (
     unusable_password,
 )
 from scim.services.user_access import access_of, locked_access, user_pk
+from scim.services.user_changes import (
+    describe_updates,
+    describe_values,
+    kind_of_update,
+    signature,
+)
 from scim.services.versions import save_new_version
 from scim.users import UserRead
 
@@ -286,7 +292,7 @@ def _update_user(
         audit.record(
             resource_id=access.user_id,
             subject=access.user.user_name,
-            kind=_kind_of_update(changes),
+            kind=kind_of_update(changes),
             changes=changes,
         )
 
@@ -413,75 +419,19 @@ def _write_profile(
         "manager_id": _manager_for_write(tenant, access.user_id, document),
     }
     updates = {name: value for name, value in fields.items() if getattr(access, name) != value}
-    _describe_updates(access, updates, document, changes)
+    describe_updates(access, updates, document, changes)
     if password is not UNCHANGED:
         updates["scim_password"] = scim_password_hash(password, passwords)
         changes.secret("password")
     new_rows = user_resource.value_rows(access, document)
     current = list(UserValue.objects.filter(access=access).order_by("attribute", "position"))
-    rows_changed = sorted(map(_signature, current), key=repr) != sorted(
-        map(_signature, new_rows), key=repr
+    rows_changed = sorted(map(signature, current), key=repr) != sorted(
+        map(signature, new_rows), key=repr
     )
     if rows_changed:
-        _describe_values(current, new_rows, changes)
+        describe_values(current, new_rows, changes)
     if updates or rows_changed:
         save_new_version(access, updates)
     if rows_changed:
         UserValue.objects.filter(access=access).delete()
         UserValue.objects.bulk_create(new_rows)
-
-
-# The SCIM attribute each profile column holds, for the trail.
-ATTRIBUTE_OF_COLUMN = {
-    **{column: attribute for attribute, column in user_resource.CORE_COLUMNS.items()},
-    **{column: f"name.{sub}" for sub, column in user_resource.NAME_COLUMNS.items()},
-    **{column: attribute for attribute, column in user_resource.ENTERPRISE_COLUMNS.items()},
-    "external_id": "externalId",
-    "active": "active",
-}
-
-
-def _describe_updates(
-    access: TenantAccess, updates: dict, document: dict, changes: Changes
-) -> None:
-    for column, new in updates.items():
-        if column == "manager_id":
-            # By the manager's user id, as SCIM names it; read only when the manager changed.
-            old = TenantAccess.objects.filter(pk=access.manager_id).values_list("user_id")
-            old_id = str(next(iter(old), ("",))[0]) if access.manager_id else ""
-            changes.attribute("manager", old_id, user_resource.manager_id(document) or "")
-        else:
-            changes.attribute(ATTRIBUTE_OF_COLUMN[column], getattr(access, column), new)
-
-
-def _describe_values(current: list[UserValue], new: list[UserValue], changes: Changes) -> None:
-    """Multi-valued attributes (emails, phoneNumbers …) old → new, as their values read."""
-    for attribute in user_resource.MULTI_VALUED:
-        before = [row for row in current if row.attribute == attribute]
-        after = [row for row in new if row.attribute == attribute]
-        if list(map(_signature, before)) == list(map(_signature, after)):
-            continue
-        shown_before = ", ".join(map(_shown, before))
-        shown_after = ", ".join(map(_shown, after))
-        if shown_before == shown_after:  # only a display or an extension changed
-            shown_after += " (details changed)"
-        changes.attribute(attribute, shown_before, shown_after)
-
-
-def _shown(row: UserValue) -> str:
-    return row.value + (f" ({row.type})" if row.type else "") + (" primary" if row.primary else "")
-
-
-def _kind_of_update(changes: Changes) -> str:
-    """Disabled and enabled are what an identity provider does with `active`; the trail says
-    so rather than "updated"."""
-    active = changes.changed("active")
-    if active is not None and active[1] is False:
-        return AuditEvent.Kind.DISABLED
-    if active is not None and active[0] is False and active[1] is not False:
-        return AuditEvent.Kind.ENABLED
-    return AuditEvent.Kind.UPDATED
-
-
-def _signature(row: UserValue) -> tuple:
-    return (row.attribute, row.position, row.value, row.type, row.primary, row.display, row.extra)
