@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group as DjangoPermissionGroup
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -18,6 +18,7 @@ from kestra_iam.admin_base import (
     created,
 )
 from kestra_iam.admin_profiles import TenantAccessAdmin
+from kestra_iam.admin_scope import TenantScopedAdmin, escalation_error, scope_of
 from kestra_iam.forms import (
     RoleForm,
     UserCreationForm,
@@ -34,7 +35,9 @@ from kestra_iam.models import (
     TenantAccess,
     User,
 )
+from kestra_iam.permissions import Action, Resource
 from kestra_iam.profiles import primary_profile, primary_profile_field
+from kestra_iam.rbac.grants import permissions_of
 
 # The audit trail's and the profiles' admins have modules of their own; importing them here
 # registers them with the rest.
@@ -46,7 +49,7 @@ admin.site.unregister(DjangoPermissionGroup)
 
 
 @admin.register(Tenant)
-class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class TenantAdmin(TenantScopedAdmin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("id", "name", "default_role", "user_count", "group_count", created)
     list_select_related = ("default_role",)
     search_fields = ("id", "name")
@@ -76,6 +79,24 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def audit_tenant_id(self, obj) -> str:
         return obj.pk
 
+    # Tenants are the site administrator's to create and delete; a tenant administrator with
+    # SETTINGS:UPDATE renames theirs and picks its default role.
+    tenant_path = "pk"
+
+    def has_add_permission(self, request):
+        return scope_of(request).site_admin
+
+    def has_delete_permission(self, request, obj=None):
+        return scope_of(request).site_admin
+
+    def scope_errors(self, request, tenant: Tenant) -> list[str]:
+        role = tenant.default_role
+        stored = Tenant.objects.filter(pk=tenant.pk).values_list("default_role_id", flat=True)
+        if role is None or stored.first() == role.pk:
+            return []
+        missing = scope_of(request).missing_role(tenant.pk, role)
+        return [escalation_error(missing, f"make {role.name} the default role")] if missing else []
+
     def get_readonly_fields(self, request, obj=None):
         # The id is part of every SCIM endpoint URL: it cannot change once issued.
         return (*self.readonly_fields, "id") if obj is not None else self.readonly_fields
@@ -100,6 +121,10 @@ class TenantAccessInline(admin.TabularInline):
     autocomplete_fields = ("tenant",)
     verbose_name = "access and profile per tenant"
     verbose_name_plural = "access and profile per tenant"
+
+    def get_queryset(self, request):
+        # The viewer's tenants only (all of them for the site administrator).
+        return super().get_queryset(request).filter(tenant__in=users_tenants(request))
 
     @admin.display(description="profile")
     def profile_link(self, access: TenantAccess) -> str:
@@ -127,7 +152,7 @@ class DisabledInTenantFilter(admin.SimpleListFilter):
     parameter_name = "disabled_in"
 
     def lookups(self, request, model_admin):
-        return [(tenant.pk, tenant.pk) for tenant in Tenant.objects.order_by("pk")]
+        return [(pk, pk) for pk in users_tenants(request).values_list("pk", flat=True)]
 
     def queryset(self, request, queryset):
         if not self.value():
@@ -136,8 +161,30 @@ class DisabledInTenantFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=disabled.values("user_id"))
 
 
+class InTenantFilter(DisabledInTenantFilter):
+    """Users with an access to a tenant (of those the viewer administers)."""
+
+    title = "in tenant"
+    parameter_name = "in_tenant"
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        accesses = TenantAccess.objects.filter(tenant_id=self.value())
+        return queryset.filter(pk__in=accesses.values("user_id"))
+
+
+def users_tenants(request):
+    """The tenants whose users the viewer may list: all, for the site administrator."""
+    scope = scope_of(request)
+    tenants = Tenant.objects.order_by("pk")
+    if scope.site_admin:
+        return tenants
+    return tenants.filter(pk__in=scope.tenants_allowing(Resource.USERS, Action.READ))
+
+
 @admin.register(User)
-class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
+class UserAdmin(TenantScopedAdmin, AuditedAdminMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     # Lists, so that provisioning can add which integration provisioned each access.
@@ -187,11 +234,64 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     )
 
     def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if scope_of(request).site_admin:
+            return queryset.prefetch_related("accesses").annotate(
+                primary_display_name=primary_profile_field("display_name")
+            )
+        # A tenant administrator sees a person through their own tenants only: no other
+        # tenant's access, profile or primary profile.
+        seen = TenantAccess.objects.filter(tenant__in=users_tenants(request))
+        return queryset.prefetch_related(Prefetch("accesses", queryset=seen))
+
+    # --- what a tenant administrator sees of a user: read only, through their tenants -----
+
+    def scoped(self, request, queryset, action: Action = Action.READ):
+        if scope_of(request).site_admin:
+            return queryset
+        seen = TenantAccess.objects.filter(tenant__in=users_tenants(request))
+        return queryset.filter(pk__in=seen.values("user_id"))
+
+    def _scope_allows(self, request, action: Action, obj=None) -> bool:
+        """The identity, its password and the site's own rights are the site administrator's;
+        a tenant administrator with USERS:READ views the people of their tenants."""
+        scope = scope_of(request)
+        if scope.site_admin:
+            return True
+        if action is not Action.READ or not scope.allows(Resource.USERS, Action.READ):
+            return False
+        seen = TenantAccess.objects.filter(tenant__in=users_tenants(request))
+        return obj is None or seen.filter(user_id=obj.pk).exists()
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if scope_of(request).site_admin:
+            return shown
+        return [c for c in shown if c not in ("primary_display_name", "is_staff")]
+
+    def get_list_filter(self, request):
+        if scope_of(request).site_admin:
+            return self.list_filter
+        kept = [f for f in self.list_filter if isinstance(f, type)]
+        return [InTenantFilter, *kept]
+
+    def get_search_fields(self, request):
+        # Other tenants' profiles are not searched on their behalf.
+        return self.search_fields if scope_of(request).site_admin else ("user_name", "=id")
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or scope_of(request).site_admin:
+            return super().get_fieldsets(request, obj)
+        tenant_ids = list(users_tenants(request).values_list("pk", flat=True))
+
+        @admin.display(description="effective permissions")
+        def effective_access(user: User) -> str:
+            return effective_access_html(user, tenant_ids=tenant_ids)
+
         return (
-            super()
-            .get_queryset(request)
-            .prefetch_related("accesses")
-            .annotate(primary_display_name=primary_profile_field("display_name"))
+            (None, {"fields": ("id", "user_name")}),
+            ("Access", {"fields": (effective_access,)}),
+            ("History", {"fields": ("created_at", "updated_at")}),
         )
 
     def get_inlines(self, request, obj):
@@ -251,7 +351,7 @@ MEMBER_PREVIEW = 20
 
 
 @admin.register(Group)
-class GroupAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
+class GroupAdmin(TenantScopedAdmin, AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     list_display = ("display_name", "tenant", "external_id", "member_count", created)
     list_filter = ("tenant",)
     list_select_related = ("tenant",)
@@ -309,8 +409,10 @@ class GroupAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
 
 
 @admin.register(GroupMembership)
-class GroupMembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class GroupMembershipAdmin(TenantScopedAdmin, AuditedAdminMixin, admin.ModelAdmin):
     """Reached from a group's page; not listed in the index."""
+
+    tenant_path = "group__tenant_id"
 
     list_display = ("member", "group", "tenant", created)
     list_select_related = ("group__tenant", "access__user")
@@ -335,7 +437,7 @@ class GroupMembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
+class RoleAdmin(TenantScopedAdmin, AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     form = RoleForm
     list_display = ("name", "tenant", "permission_summary", "binding_count", "updated_at")
     list_filter = ("tenant",)
@@ -346,6 +448,18 @@ class RoleAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     @admin.display(description="held by")
     def holders(self, role: Role) -> str:
         return role_holders_html(role)
+
+    def scope_errors(self, request, role: Role) -> list[str]:
+        """Permissions the role gains must be the editor's own: no role (theirs included) is
+        made larger than what they hold."""
+        stored = Role.objects.filter(pk=role.pk).values_list("permissions", flat=True).first()
+        gained = permissions_of(role.permissions) - permissions_of(stored)
+        missing = scope_of(request).missing(role.tenant_id, gained)
+        return (
+            [escalation_error(missing, f"give role {role.name} these permissions")]
+            if missing
+            else []
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(binding_count=Count("bindings"))
@@ -366,7 +480,7 @@ class RoleAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
 
 
 @admin.register(Binding)
-class BindingAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
+class BindingAdmin(TenantScopedAdmin, AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     list_display = ("role", "subject_display", "subject_type", "tenant", "namespace", created)
     list_filter = ("tenant", "role__name")
     list_select_related = ("role", "user", "group", "service_account", "tenant")
@@ -378,6 +492,11 @@ class BindingAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     )
     autocomplete_fields = ("role", "user", "group", "service_account")
     readonly_fields = ("created_at",)
+
+    def scope_errors(self, request, binding: Binding) -> list[str]:
+        """The role bound must hold nothing the binder lacks where it is bound."""
+        missing = scope_of(request).missing_role(binding.tenant_id, binding.role, binding.namespace)
+        return [escalation_error(missing, f"bind role {binding.role.name}")] if missing else []
 
     @admin.display(description="subject")
     def subject_display(self, binding: Binding) -> str:
@@ -407,7 +526,9 @@ class ApiTokenInline(admin.TabularInline):
 
 
 @admin.register(ServiceAccount)
-class ServiceAccountAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
+class ServiceAccountAdmin(
+    TenantScopedAdmin, AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin
+):
     list_display = ("name", "tenant", "description", "token_count", created)
     list_filter = ("tenant",)
     search_fields = ("name", "description")

@@ -13,10 +13,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from kestra_iam.admin_scope import scope_of
 from kestra_iam.models import Binding, Group, Role, Tenant, User
 from kestra_iam.namespaces import MAX_LENGTH, validate_namespace
 from kestra_iam.permissions import Action, Permission, Resource
-from kestra_iam.rbac.engine import Check, check_access, subject_permissions, validate_scope
+from kestra_iam.rbac.engine import Check, Denial, check_access, subject_permissions, validate_scope
 from kestra_iam.rbac.grants import Grant, Source
 from kestra_iam.rbac.policy import AccessState, SubjectRef
 
@@ -51,12 +52,15 @@ def grant_html(grant: Grant) -> str:
     return format_html("role {}{}, bound directly", role, where)
 
 
-def effective_access_html(user: User) -> str:
-    """Per tenant of the user: what it holds by namespace and where each comes from; greyed,
-    as what it would hold again, when the tenant's identity provider disabled the access."""
+def effective_access_html(user: User, *, tenant_ids: list[str] | None = None) -> str:
+    """Per tenant of the user (of these tenants, when given): what it holds by namespace and
+    where each comes from; greyed, as what it would hold again, when the tenant's identity
+    provider disabled the access."""
     if user.pk is None:
         return "—"
     accesses = user.accesses.select_related("tenant").order_by("tenant_id")
+    if tenant_ids is not None:
+        accesses = accesses.filter(tenant_id__in=tenant_ids)
     if not accesses:
         return "No access to any tenant: no permissions anywhere."
     blocks = []
@@ -209,17 +213,33 @@ class AccessCheckForm(forms.Form):
         )
 
 
+def check_access_tenants(request):
+    """The tenants whose access a person may check: those where they read bindings (every
+    tenant, for the site administrator)."""
+    scope = scope_of(request)
+    tenants = Tenant.objects.order_by("id")
+    if scope.site_admin:
+        return tenants
+    return tenants.filter(pk__in=scope.tenants_allowing(Resource.BINDINGS, Action.READ))
+
+
 def access_check_view(request) -> TemplateResponse:
     """Tenant, subject, permission, namespace → allowed or not, and why."""
     form = AccessCheckForm(request.GET or None)
-    decision = None
+    form.fields["tenant"].queryset = check_access_tenants(request)
+    decision = explanation = None
     if form.is_valid():
         (decision,) = check_access(tenant=form.cleaned_data["tenant"], checks=[form.check()])
+        explanation = decision.explain()
+        if decision.denial is Denial.NO_ACCESS and not scope_of(request).site_admin:
+            # Whether a person exists outside the tenant is not this tenant's to learn.
+            explanation = decision.explain(as_denial=Denial.UNKNOWN_SUBJECT)
     context = {
         **admin.site.each_context(request),
         "title": "Check access",
         "form": form,
         "decision": decision,
+        "explanation": explanation,
         "reasons": [grant_html(grant) for grant in decision.reasons] if decision else [],
         "access_states": AccessState,
     }

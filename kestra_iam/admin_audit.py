@@ -17,9 +17,11 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 
+from kestra_iam.admin_scope import TenantScopedAdmin, scope_of
 from kestra_iam.audit_export import export_response
 from kestra_iam.audit_story import Actor, actors_of, change_lines, story
 from kestra_iam.models import AuditEvent, Tenant
+from kestra_iam.permissions import Action, Resource
 
 # SCIM events name the resource as SCIM does; admin and command events by the model's name.
 SCIM_RESOURCE_MODELS = {"USERS": "user", "GROUPS": "group"}
@@ -52,9 +54,10 @@ class OneValueFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         value = request.GET.get(self.parameter_name)
-        return [(value, self.label(value))] if value else []
+        return [(value, self.label(value, model_admin.get_queryset(request)))] if value else []
 
-    def label(self, value: str) -> str:
+    def label(self, value: str, events) -> str:
+        """How the sidebar names the value; `events` is what this person may read."""
         return value
 
     def queryset(self, request, queryset):
@@ -66,9 +69,9 @@ class SubjectFilter(OneValueFilter):
     parameter_name = "resource"
     field = "resource_id"
 
-    def label(self, value: str) -> str:
+    def label(self, value: str, events) -> str:
         named = (
-            AuditEvent.objects.filter(resource_id=value)
+            events.filter(resource_id=value)
             .exclude(subject="")
             .values_list("subject", flat=True)
             .first()
@@ -87,7 +90,11 @@ class TenantIdFilter(admin.SimpleListFilter):
     parameter_name = "tenant"
 
     def lookups(self, request, model_admin):
-        return [(t.pk, t.pk) for t in Tenant.objects.all()]
+        scope = scope_of(request)
+        tenants = Tenant.objects.order_by("pk")
+        if not scope.site_admin:
+            tenants = tenants.filter(pk__in=scope.tenants_allowing(Resource.AUDITLOGS, Action.READ))
+        return [(pk, pk) for pk in tenants.values_list("pk", flat=True)]
 
     def queryset(self, request, queryset):
         return queryset.filter(tenant_id=self.value()) if self.value() else queryset
@@ -113,7 +120,7 @@ class BoundedCountPaginator(Paginator):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """The audit trail, read-only."""
 
     # Lists, so that apps whose objects events point at add their own filter (provisioning

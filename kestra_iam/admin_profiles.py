@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from kestra_iam.admin_base import AuditedAdminMixin, TenantLockedMixin, created
+from kestra_iam.admin_scope import TenantScopedAdmin
 from kestra_iam.forms import TenantAccessForm, UserValueForm
 from kestra_iam.models import TenantAccess, UserValue
 
@@ -20,7 +21,7 @@ class UserValueInline(admin.TabularInline):
 
 
 @admin.register(TenantAccess)
-class TenantAccessAdmin(AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
+class TenantAccessAdmin(TenantScopedAdmin, AuditedAdminMixin, TenantLockedMixin, admin.ModelAdmin):
     """A tenant's access to a user and the tenant's profile of the person: what its identity
     provider wrote, seen by that tenant alone (`kestra_iam.profiles`)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -61,6 +62,15 @@ class KestraAdminSite(admin.AdminSite):
     site_title = "Kestra Administration"
     index_title = "Administration"
 
+    def has_permission(self, request: HttpRequest) -> bool:
+        """The site administrator, and anyone who administers something in a tenant where
+        their access is active (`kestra_iam.admin_scope`); Django's staff flag grants nothing
+        by itself."""
+        from kestra_iam.admin_scope import scope_of  # the admin's models load first
+
+        scope = scope_of(request)
+        return scope.site_admin or bool(scope.tenant_ids)
+
     def get_urls(self):
         return [
             path("section/<slug:slug>/", self.admin_view(self.section_view), name="section"),
@@ -93,7 +103,7 @@ class KestraAdminSite(admin.AdminSite):
                     model = by_key[key][1]
                     models.append({**model, "name": dict(section.labels).get(key, model["name"])})
                     placed.add(key)
-            if models and section.slug == "iam":
+            if models and section.slug == "iam" and self._may_check_access(request):
                 models.append(self._check_access_entry())
             if models:
                 sections.append(self._section_dict(section, models))
@@ -105,9 +115,17 @@ class KestraAdminSite(admin.AdminSite):
                 sections.append({**app, "models": rest})
         return sections
 
+    def _may_check_access(self, request: HttpRequest) -> bool:
+        from kestra_iam.admin_access import check_access_tenants
+        from kestra_iam.admin_scope import scope_of
+
+        return scope_of(request).site_admin or check_access_tenants(request).exists()
+
     def access_check_view(self, request: HttpRequest) -> TemplateResponse:
         from kestra_iam.admin_access import access_check_view  # the admin's models load first
 
+        if not self._may_check_access(request):
+            raise PermissionDenied
         request.current_app = self.name
         return access_check_view(request)
 

@@ -69,19 +69,25 @@ def integrations_relying_on(roles) -> list[ProvisioningIntegration]:
 INTEGRATION_RESOURCE = "provisioningintegration"  # how the trail names the model
 
 
-def integration_names(ids: set[uuid.UUID] | None = None) -> dict[uuid.UUID, tuple[str, bool]]:
+def integration_names(
+    ids: set[uuid.UUID] | None = None, *, tenant_ids: list[str] | None = None
+) -> dict[uuid.UUID, tuple[str, bool]]:
     """{integration id: (name, still exists)} for these ids (or for every integration the
-    trail knows of): a deleted integration by the name its deletion event recorded, so that
-    its provisioning logs still say who wrote them."""
+    trail knows of), of these tenants (or all): a deleted integration by the name its deletion
+    event recorded, so that its provisioning logs still say who wrote them."""
     live = ProvisioningIntegration.objects.all()
     if ids is not None:
         live = live.filter(pk__in=ids)
+    if tenant_ids is not None:
+        live = live.filter(tenant_id__in=tenant_ids)
     names = {pk: (name, True) for pk, name in live.values_list("pk", "name")}
     if ids is not None and not set(ids) - set(names):
         return names
     deletions = AuditEvent.objects.filter(
         kind=AuditEvent.Kind.DELETED, resource_type=INTEGRATION_RESOURCE
     ).exclude(subject="")
+    if tenant_ids is not None:
+        deletions = deletions.filter(tenant_id__in=tenant_ids)
     if ids is not None:
         deletions = deletions.filter(resource_id__in=[str(pk) for pk in set(ids) - set(names)])
     for resource_id, subject in deletions.values_list("resource_id", "subject"):

@@ -136,3 +136,15 @@ class ProvisioningIntegrationFactory(DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     name = factory.Sequence(lambda n: f"Integration {n}")
     description = "Provisioned from a test."
+
+
+def tenant_admin(tenant, user_name: str, permissions: dict, *, role_name: str = "") -> User:
+    """A person with an active access to `tenant` and a tenant-wide binding of a role holding
+    `permissions` there: a tenant administrator of that much."""
+    user = UserFactory(user_name=user_name)
+    TenantAccessFactory(tenant=tenant, user=user)
+    role = RoleFactory(
+        tenant=tenant, name=role_name or f"{user_name} admin", permissions=permissions
+    )
+    BindingFactory(tenant=tenant, role=role, user=user)
+    return user

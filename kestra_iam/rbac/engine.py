@@ -87,13 +87,14 @@ class Decision:
     def allowed(self) -> bool:
         return self.denial is None
 
-    def explain(self) -> str:
-        """The decision in one line of words."""
+    def explain(self, *, as_denial: Denial | None = None) -> str:
+        """The decision in one line of words (a denial told as `as_denial`, for a reader who
+        may not learn the difference)."""
         asked = f"{self.check.permission} in " + (
             f"namespace {self.check.namespace}" if self.check.namespace else "the tenant"
         )
         if self.denial is not None:
-            return f"denied: {asked} — {DENIAL_TEXT[self.denial]}"
+            return f"denied: {asked} — {DENIAL_TEXT[as_denial or self.denial]}"
         return f"allowed: {asked} — " + "; ".join(grant.describe() for grant in self.reasons)
 
 

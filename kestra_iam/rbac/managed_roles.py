@@ -56,8 +56,11 @@ def _on(resources, actions) -> Permissions:
     return {resource.value: list(actions) for resource in resources}
 
 
+# The role that administers a tenant, its IAM included (`kestra_iam.admin_scope`).
+ADMIN_ROLE = "Admin"
+
 MANAGED_ROLES: dict[str, tuple[str, Permissions]] = {
-    "Admin": ("Full access to everything in the tenant, its IAM included.", every_permission()),
+    ADMIN_ROLE: ("Full access to everything in the tenant, its IAM included.", every_permission()),
     "Developer": (
         "Builds and runs workflows: every action on flows, executions, namespaces, KV store, "
         "secrets, apps, tests and assets; reads the audit logs.",

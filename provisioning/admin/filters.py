@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from kestra_iam.admin_scope import scope_of
 from kestra_iam.identifiers import parse_uuid
 from provisioning.selectors import integration_names
 
@@ -17,7 +18,11 @@ class ProvisionedByFilter(admin.SimpleListFilter):
     field = "provisioned_by_id"
 
     def lookups(self, request, model_admin):
-        names = sorted(integration_names().items(), key=lambda item: item[1][0].lower())
+        scope = scope_of(request)
+        tenants = None if scope.site_admin else scope.tenant_ids
+        names = sorted(
+            integration_names(tenant_ids=tenants).items(), key=lambda item: item[1][0].lower()
+        )
         return [(str(pk), name if live else f"{name} (deleted)") for pk, (name, live) in names]
 
     def queryset(self, request, queryset):

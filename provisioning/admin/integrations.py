@@ -13,7 +13,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from kestra_iam.admin_base import AuditedAdminMixin
+from kestra_iam.admin_scope import TenantScopedAdmin, escalation_error, scope_of
 from kestra_iam.models import ApiToken
+from kestra_iam.permissions import Action, Permission, Resource
+from kestra_iam.rbac.grants import permissions_of
 from kestra_iam.services import live_tokens
 from provisioning.activity import DEFAULT_PERIOD, PERIODS, integrations_activity_by_day
 from provisioning.admin import columns
@@ -21,13 +24,16 @@ from provisioning.admin.views import OVERLAP_CHOICES, IntegrationViews
 from provisioning.charts import activity_svg, axis
 from provisioning.console import integration_console, integration_dependents
 from provisioning.models import MAX_DESCRIPTION_LENGTH, ProvisioningIntegration
+from provisioning.provisioner_role import SCIM_PROVISIONER_PERMISSIONS
 from provisioning.selectors import integration_endpoint
 from provisioning.services import integration_delete, integration_issue_first_token
 from provisioning.tenancy import TENANCY_REQUIRED, ensure_tenancy_enabled, tenancy_enabled
 
 
 @admin.register(ProvisioningIntegration)
-class ProvisioningIntegrationAdmin(AuditedAdminMixin, IntegrationViews, admin.ModelAdmin):
+class ProvisioningIntegrationAdmin(
+    TenantScopedAdmin, AuditedAdminMixin, IntegrationViews, admin.ModelAdmin
+):
     list_filter = ("tenant", "enabled")
     list_select_related = ("tenant", "service_account")
     search_fields = ("name", "description", "=id")
@@ -172,6 +178,19 @@ class ProvisioningIntegrationAdmin(AuditedAdminMixin, IntegrationViews, admin.Mo
         if db_field.name == "description":  # the browser stops at the model's bound too
             kwargs["max_length"] = MAX_DESCRIPTION_LENGTH
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def scope_errors(self, request, integration: ProvisioningIntegration) -> list[str]:
+        """Creating an integration binds its new service account to SCIMProvisioner: the
+        creator needs what such a binding needs — every grant of that role, and
+        BINDINGS:CREATE — besides SERVICE_ACCOUNTS:CREATE, which the add page asks for."""
+        if not integration._state.adding:
+            return []
+        needed = {
+            Permission(Resource.BINDINGS, Action.CREATE),
+            *permissions_of(SCIM_PROVISIONER_PERMISSIONS),
+        }
+        missing = scope_of(request).missing(integration.tenant_id, needed)
+        return [escalation_error(missing, "create an integration")] if missing else []
 
     def save_model(self, request, obj, form, change):
         if not change:

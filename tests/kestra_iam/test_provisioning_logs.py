@@ -228,10 +228,9 @@ def test_the_filtered_trail_downloads_as_csv_and_json_lines(admin_client, entra)
 
 
 def test_the_download_needs_the_trail_view_permission(client, tenant):
-    from tests.factories import UserFactory
+    from tests.factories import tenant_admin
 
-    staff = UserFactory(user_name="clerk", is_staff=True)
-    client.force_login(staff)
+    client.force_login(tenant_admin(tenant, "clerk", {"USERS": ["READ"]}))
     response = client.get(reverse("admin:kestra_iam_auditevent_export", args=["csv"]))
     assert response.status_code == 403
 

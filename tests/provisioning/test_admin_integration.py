@@ -235,11 +235,10 @@ def test_tenancy_off_explains_and_offers_no_add(admin_client, tenant, settings):
     assert not ProvisioningIntegration.objects.exists()
 
 
-def test_staff_without_permission_cannot_rotate(client, tenant):
-    from tests.factories import UserFactory
+def test_a_tenant_admin_without_service_accounts_update_cannot_rotate(client, tenant):
+    from tests.factories import tenant_admin
 
-    staff = UserFactory(is_staff=True)
-    client.force_login(staff)
+    client.force_login(tenant_admin(tenant, "reader", {"SERVICE_ACCOUNTS": ["READ"]}))
     integration = integration_create(tenant=tenant, name="Entra ID").integration
     url = reverse("admin:provisioning_provisioningintegration_rotate_token", args=[integration.pk])
     assert client.post(url).status_code == 403
