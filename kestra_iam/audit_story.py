@@ -128,6 +128,8 @@ def story(event: AuditEvent, actor: str) -> list[Part]:
     """The event as a sentence; `actor` is how the actor is called (an integration's name
     rather than its service account's)."""
     who = Part(actor, "actor")
+    if event.action.startswith("signin."):
+        return _sign_in_story(event, who)
     noun = NOUNS.get(event.resource_type, event.resource_type.lower())
     subject = Part(event.subject or _short(event.resource_id) or noun, "subject")
     tenant = [Part(" in "), Part(event.tenant_id, "tenant")] if event.tenant_id else []
@@ -153,6 +155,16 @@ def story(event: AuditEvent, actor: str) -> list[Part]:
         return [who, Part(f" {what} {noun} "), subject, *tenant]
     verb = VERBS.get(kind) or event.action.rsplit(".", 1)[-1].replace("_", " ")
     return [who, Part(f" {verb} {noun} "), subject, *tenant]
+
+
+def _sign_in_story(event: AuditEvent, who: Part) -> list[Part]:
+    """A sign-in to the admin (`signin.audit`): done, refused and why, or a session ended."""
+    tenant = [Part(" ("), Part(event.tenant_id, "tenant"), Part(")")] if event.tenant_id else []
+    if event.action.endswith(".session_ended"):
+        return [who, Part("'s admin session ended: nothing left to administer")]
+    if event.outcome >= 400:
+        return [who, Part(" was refused signing in: "), Part(event.detail), *tenant]
+    return [who, Part(f" {event.detail or 'signed in'}"), *tenant]
 
 
 def sentence(event: AuditEvent, actor: str) -> str:

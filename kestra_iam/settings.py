@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "provisioning",
     "scim",
     "observability",
+    "signin",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +112,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "kestra_iam.middleware.AuthenticationMiddleware",
     "kestra_iam.middleware.MessageMiddleware",
+    # A tenant administrator whose every access provisioning disabled or removed is signed out.
+    "signin.middleware.EndSessionWithoutAccess",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -127,6 +130,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "signin.context.sign_in_options",
             ],
         },
     },
@@ -362,3 +366,17 @@ LOGGING = {
 # How many days of audit trail `manage.py audit prune` keeps when not told (--older-than); the
 # shipped timer (deploy/kestra-iam-audit-prune.timer) runs it daily. 0 keeps everything.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 0, minimum=0)
+
+# --- Sign-in with an OpenID provider (signin.conf) ----------------------------------------------
+# Off unless OIDC_DISCOVERY_URL and OIDC_CLIENT_ID are set. For Microsoft Entra ID the discovery
+# URL is https://login.microsoftonline.com/<directory id>/v2.0/.well-known/openid-configuration.
+OIDC = {
+    "discovery_url": env_str("OIDC_DISCOVERY_URL", "") or "",
+    "client_id": env_str("OIDC_CLIENT_ID", "") or "",
+    "client_secret": env_str("OIDC_CLIENT_SECRET", "") or "",
+    "scopes": env_str("OIDC_SCOPES", "openid profile email"),
+    "provider_name": env_str("OIDC_PROVIDER_NAME", "Microsoft"),
+    "match": env_choice("OIDC_MATCH", ("userName", "externalId"), "userName"),
+    "user_name_claim": env_str("OIDC_USERNAME_CLAIM", "preferred_username"),
+    "external_id_claim": env_str("OIDC_EXTERNAL_ID_CLAIM", "oid"),
+}

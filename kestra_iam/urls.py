@@ -12,6 +12,8 @@ SCIM_BASE = r"api/v1/(?P<tenant_id>[^/]+)/integrations/(?P<integration_id>[^/]+)
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    # Sign-in with the OpenID provider (OIDC_* settings), matched to provisioned people
+    path("signin/", include("signin.urls")),
     # Browsers ask for it whatever the page declares; resolved per request, as the static
     # files' manifest may not exist when this module is imported.
     path("favicon.ico", lambda request: HttpResponseRedirect(static("kestra_iam/favicon.svg"))),

@@ -12,11 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_WIRING = {"settings.py", "urls.py", "wsgi.py", "asgi.py", "gunicorn_conf.py"}
 FORBIDDEN = {
-    "observability": ("kestra_iam", "provisioning", "scim", "access"),
-    "kestra_iam": ("provisioning", "scim", "access"),
-    "provisioning": ("scim", "access"),
-    "scim": ("access",),
-    "access": ("scim", "provisioning"),
+    "observability": ("kestra_iam", "provisioning", "scim", "access", "signin"),
+    "kestra_iam": ("provisioning", "scim", "access", "signin"),
+    "provisioning": ("scim", "access", "signin"),
+    "scim": ("access", "signin"),
+    "access": ("scim", "provisioning", "signin"),
+    "signin": ("scim", "access", "provisioning"),
 }
 
 
