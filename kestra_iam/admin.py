@@ -126,6 +126,20 @@ class TenantAccessInline(admin.TabularInline):
         # The viewer's tenants only (all of them for the site administrator).
         return super().get_queryset(request).filter(tenant__in=users_tenants(request))
 
+    # Decided like the user's page (Django's model permissions grant nothing here): a tenant
+    # administrator reads their tenants' rows, and changes a profile on its own page.
+    def has_view_permission(self, request, obj=None):
+        return scope_of(request).allows(Resource.USERS, Action.READ)
+
+    def has_change_permission(self, request, obj=None):
+        return scope_of(request).site_admin
+
+    def has_add_permission(self, request, obj=None):
+        return scope_of(request).site_admin
+
+    def has_delete_permission(self, request, obj=None):
+        return scope_of(request).site_admin
+
     @admin.display(description="profile")
     def profile_link(self, access: TenantAccess) -> str:
         if access.pk is None:

@@ -196,6 +196,8 @@ class TenantScopedAdmin:
         scope = scope_of(request)
         if not scope.site_admin and "queryset" not in kwargs:
             kwargs["queryset"] = self.scoped_choices(request, db_field.related_model)
+            if db_field.related_model is Tenant and len(choices := list(kwargs["queryset"])) == 1:
+                kwargs["initial"] = choices[0].pk  # their only tenant, chosen for them
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def scoped_choices(self, request, model):

@@ -322,7 +322,7 @@ def test_a_user_page_shows_only_the_tenants_profile(own_admin, world):
     response = own_admin.get(url)
     assert response.status_code == 200
     body = response.content.decode()
-    assert "mine" in body
+    assert "mine" in body and "Shared Person" in body  # their tenant's row of the inline
     # The userName is the global identity (it may carry any word); nothing else of theirs.
     assert_clean_but_identity(body, person.user_name)
     response = own_admin.post(url, {"user_name": "renamed@example.com"})

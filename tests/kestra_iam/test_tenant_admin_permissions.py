@@ -156,3 +156,17 @@ def test_a_disabled_access_takes_its_tenant_away_at_the_next_request(client, ten
     TenantAccess.objects.filter(tenant=other_tenant, user=person).delete()
     response = client.get(url(f"{GROUPS}_changelist"))
     assert response.status_code == 302 and response["Location"].startswith(url("login"))
+
+
+def test_a_tenant_administrators_pages_cost_the_same_whatever_their_size(
+    client, tenant, django_assert_max_num_queries
+):
+    """The scope is read once per request (a few queries per tenant of the person), and a
+    list page adds no query per row."""
+    client.force_login(tenant_admin(tenant, "ops@example.com", {"GROUPS": ["READ"]}))
+    for rows in (5, 60):
+        GroupFactory.create_batch(rows, tenant=tenant)
+        # session, user, the scope (accesses, subject, grants), two filters' choices (3), the
+        # two counts and the rows
+        with django_assert_max_num_queries(11):
+            assert client.get(url(f"{GROUPS}_changelist")).status_code == 200
