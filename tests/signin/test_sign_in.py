@@ -95,3 +95,39 @@ def test_a_tenant_admin_without_any_tenant_left_is_signed_out(client, ada, tenan
     assert response.status_code == 302 and response["Location"] == reverse("admin:login")
     assert "_auth_user_id" not in client.session
     assert "Your session has ended" in client.get(reverse("admin:login")).content.decode()
+
+
+def test_a_scim_delete_ends_the_open_session_at_the_next_request(client, scim, tenant):
+    """Entra deletes the person in their only tenant: the very next admin page signs them out;
+    the trail tells it."""
+    from kestra_iam.models import Binding, Role, User
+    from kestra_iam.rbac.managed_roles import ADMIN_ROLE
+
+    user = User.objects.get(pk=scim.create_user("grace@contoso.com")["id"])
+    Binding.objects.create(
+        tenant=tenant, role=Role.objects.get(tenant=tenant, name=ADMIN_ROLE), user=user
+    )
+    client.force_login(user)
+    assert client.get(reverse("admin:kestra_iam_group_changelist")).status_code == 200
+    assert scim.delete(f"/Users/{user.pk}").status_code == 204
+    response = client.get(reverse("admin:kestra_iam_group_changelist"))
+    assert response.status_code == 302 and response["Location"] == reverse("admin:login")
+    event = AuditEvent.objects.get(action="signin.oidc.session_ended")
+    from kestra_iam.audit_story import sentence
+
+    assert sentence(event, event.actor) == (
+        "grace@contoso.com's admin session ended: nothing left to administer"
+    )
+
+
+def test_sign_ins_read_as_sentences_in_the_trail(db):
+    from kestra_iam.audit_story import sentence
+
+    done = AuditEvent(action="signin.oidc.sign_in", actor="ada@contoso.com", tenant_id="main",
+                      outcome=200, detail="signed in with Microsoft")  # fmt: skip
+    refused = AuditEvent(action="signin.oidc.sign_in", actor="eve@contoso.com", outcome=403,
+                         detail="you have not been provisioned to any tenant here")  # fmt: skip
+    assert sentence(done, done.actor) == "ada@contoso.com signed in with Microsoft (main)"
+    assert sentence(refused, refused.actor) == (
+        "eve@contoso.com was refused signing in: you have not been provisioned to any tenant here"
+    )
