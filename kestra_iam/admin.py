@@ -18,7 +18,12 @@ from kestra_iam.admin_base import (
     created,
 )
 from kestra_iam.admin_profiles import TenantAccessAdmin
-from kestra_iam.admin_scope import TenantScopedAdmin, escalation_error, scope_of
+from kestra_iam.admin_scope import (
+    TenantScopedAdmin,
+    escalation_error,
+    last_admin_lockouts,
+    scope_of,
+)
 from kestra_iam.forms import (
     RoleForm,
     UserCreationForm,
@@ -38,6 +43,7 @@ from kestra_iam.models import (
 from kestra_iam.permissions import Action, Resource
 from kestra_iam.profiles import primary_profile, primary_profile_field
 from kestra_iam.rbac.grants import permissions_of
+from kestra_iam.rbac.managed_roles import ADMIN_ROLE
 
 # The audit trail's and the profiles' admins have modules of their own; importing them here
 # registers them with the rest.
@@ -465,15 +471,26 @@ class RoleAdmin(TenantScopedAdmin, AuditedAdminMixin, TenantLockedMixin, admin.M
 
     def scope_errors(self, request, role: Role) -> list[str]:
         """Permissions the role gains must be the editor's own: no role (theirs included) is
-        made larger than what they hold."""
-        stored = Role.objects.filter(pk=role.pk).values_list("permissions", flat=True).first()
-        gained = permissions_of(role.permissions) - permissions_of(stored)
-        missing = scope_of(request).missing(role.tenant_id, gained)
-        return (
-            [escalation_error(missing, f"give role {role.name} these permissions")]
-            if missing
-            else []
-        )
+        made larger than what they hold; and the Admin role keeps its name and grants."""
+        scope = scope_of(request)
+        stored = Role.objects.filter(pk=role.pk).values_list("name", "permissions").first()
+        name, permissions = stored or (role.name, {})
+        if (
+            not scope.site_admin
+            and name == ADMIN_ROLE
+            and (
+                role.name != name or permissions_of(permissions) - permissions_of(role.permissions)
+            )
+        ):
+            return [
+                f"The {ADMIN_ROLE} role administers the tenant: only a site administrator may "
+                "rename it or take permissions from it."
+            ]
+        gained = permissions_of(role.permissions) - permissions_of(permissions)
+        missing = scope.missing(role.tenant_id, gained)
+        if not missing:
+            return []
+        return [escalation_error(missing, f"give role {role.name} these permissions")]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(binding_count=Count("bindings"))
@@ -508,8 +525,17 @@ class BindingAdmin(TenantScopedAdmin, AuditedAdminMixin, TenantLockedMixin, admi
     readonly_fields = ("created_at",)
 
     def scope_errors(self, request, binding: Binding) -> list[str]:
-        """The role bound must hold nothing the binder lacks where it is bound."""
-        missing = scope_of(request).missing_role(binding.tenant_id, binding.role, binding.namespace)
+        """The role bound must hold nothing the binder lacks where it is bound, and changing
+        the tenant's last Admin binding into something else is the site administrator's."""
+        scope = scope_of(request)
+        stored = Binding.objects.filter(pk=binding.pk).first() if binding.pk else None
+        fields = ("role_id", "namespace", "user_id", "group_id", "service_account_id")
+        changed = stored is not None and any(
+            getattr(stored, name) != getattr(binding, name) for name in fields
+        )
+        if changed and not scope.site_admin and (lockouts := last_admin_lockouts([stored])):
+            return [f"This change would remove {lockouts[0]}."]
+        missing = scope.missing_role(binding.tenant_id, binding.role, binding.namespace)
         return [escalation_error(missing, f"bind role {binding.role.name}")] if missing else []
 
     @admin.display(description="subject")

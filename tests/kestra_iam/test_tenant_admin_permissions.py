@@ -170,3 +170,22 @@ def test_a_tenant_administrators_pages_cost_the_same_whatever_their_size(
         # two counts and the rows
         with django_assert_max_num_queries(11):
             assert client.get(url(f"{GROUPS}_changelist")).status_code == 200
+
+
+def test_the_admin_role_and_the_last_admin_binding_keep_their_shape(client, tenant):
+    """From inside the tenant, the Admin role is not narrowed or renamed, and the last Admin
+    binding is not turned into another role's (which would lock the tenant out as surely)."""
+    person = tenant_admin(tenant, "ops@example.com", {})
+    Binding.objects.filter(user=person).delete()
+    admin_role = Role.objects.get(tenant=tenant, name=ADMIN_ROLE)
+    only = BindingFactory(tenant=tenant, role=admin_role, user=person)
+    client.force_login(person)
+    data = {"name": ADMIN_ROLE, "description": "", "grants": ["USERS:READ"]}
+    page = client.post(url("kestra_iam_role_change", admin_role.pk), data).content.decode()
+    assert "only a site administrator may rename it or take permissions from it" in page
+    viewer = Role.objects.get(tenant=tenant, name="Viewer")
+    change = {"role": viewer.pk, "user": person.pk, "namespace": ""}
+    page = client.post(url("kestra_iam_binding_change", only.pk), change).content.decode()
+    assert "This change would remove the last Admin binding of tenant main" in page
+    only.refresh_from_db()
+    assert only.role == admin_role
