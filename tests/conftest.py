@@ -8,7 +8,7 @@ from django.db import connection
 from tests.factories import ServiceAccountFactory, TenantFactory, UserFactory
 
 # The system Chromium, for the tests that drive the admin in a browser (`page`, `browser`).
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.oidc_provider"]
 
 ADMIN_PASSWORD = "correct horse battery staple"
 

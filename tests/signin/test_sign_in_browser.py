@@ -13,7 +13,6 @@ from kestra_iam.rbac.managed_roles import ADMIN_ROLE
 from provisioning.selectors import scim_base_path
 from provisioning.services import integration_create
 from tests.factories import BindingFactory, GroupFactory, TenantFactory
-from tests.oidc_provider import openid_provider  # noqa: F401  (fixture)
 from tests.scim.entra.test_replay import entra_user
 from tests.scim.http import EntraClient
 
@@ -23,7 +22,7 @@ ADA = "ada@contoso.com"
 
 
 @pytest.fixture
-def story(tenant, live_server, openid_provider, settings):  # noqa: F811
+def story(tenant, live_server, openid_provider, settings):
     settings.OIDC = openid_provider.settings()
     created = integration_create(tenant=tenant, name="Entra ID - Contoso")
     entra = EntraClient(
